@@ -1,0 +1,33 @@
+//! `DELETE /links/{id}`: disables a link for good.
+//!
+//! The link is kept, with its charges: it can still be retrieved and still appears in lists, now
+//! with `deleted: true` and `deleted_at`, and its `payment_uri` no longer accepts payments.
+//! Destroying an already destroyed link succeeds and changes nothing: the answer is the same link
+//! with its original `deleted_at`, so a client that retries after a lost response sees success.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::chrono::Utc;
+use shared::http::{json_response, link_id, respond};
+use shared::{ApiError, AppContext};
+
+/// Any body (clients send `{}` or nothing) is ignored: the path says everything.
+pub async fn destroy_link(ctx: &AppContext, req: Request) -> Response<Body> {
+    respond(handle(ctx, req).await)
+}
+
+async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
+    let owner = ctx.authenticate(&req).await?;
+    let id = link_id(&req, &owner)?;
+    let now = Utc::now();
+    let link = ctx
+        .store
+        .destroy_link(&owner, id, now)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
+    tracing::info!(link = %link.id, "link destroyed");
+    Ok(json_response(
+        StatusCode::OK,
+        &link.view(&ctx.payment_base_url, now),
+    ))
+}

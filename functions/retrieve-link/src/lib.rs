@@ -1,0 +1,25 @@
+//! `GET /links/{id}`: returns one of the caller's links, destroyed ones included.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::chrono::Utc;
+use shared::http::{json_response, link_id, respond};
+use shared::{ApiError, AppContext};
+
+pub async fn retrieve_link(ctx: &AppContext, req: Request) -> Response<Body> {
+    respond(handle(ctx, req).await)
+}
+
+async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
+    let owner = ctx.authenticate(&req).await?;
+    let id = link_id(&req, &owner)?;
+    let link = ctx
+        .store
+        .get_link(&owner, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &link.view(&ctx.payment_base_url, Utc::now()),
+    ))
+}

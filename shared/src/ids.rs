@@ -1,0 +1,152 @@
+//! Identifiers and secrets: link ids, payment-page tokens, account ids and secret keys.
+//!
+//! Every one carries at least 80 bits from the operating system's CSPRNG, so none can be guessed
+//! or enumerated. Link ids also start with their creation time, so that sorting ids sorts links by
+//! creation: a link's DynamoDB sort key is its id, and listing in time order is a plain range
+//! query with no index.
+
+use chrono::{DateTime, Utc};
+
+const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Width of the time prefix of a link id: 36^9 ms reaches the year 5188.
+pub const TIME_WIDTH: usize = 9;
+/// Width of the random part of a link id: 36^16 > 2^80.
+const LINK_RANDOM_WIDTH: usize = 16;
+
+/// Fills `n` (≤ 16) random bytes into a u128.
+fn random_bits(bytes: usize) -> u128 {
+    let mut buf = [0u8; 16];
+    // An OS without a working CSPRNG cannot safely mint ids or keys; there is no fallback.
+    getrandom::fill(&mut buf[..bytes]).expect("the operating system's random source failed");
+    u128::from_le_bytes(buf)
+}
+
+/// Base 36, lowercase, left-padded with zeros to `width` (wider values are not truncated).
+pub fn base36(mut value: u128, width: usize) -> String {
+    let mut digits = Vec::with_capacity(width.max(26));
+    while value > 0 {
+        digits.push(ALPHABET[(value % 36) as usize]);
+        value /= 36;
+    }
+    while digits.len() < width {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    String::from_utf8(digits).expect("base36 digits are ASCII")
+}
+
+/// The fixed-width time prefix for a moment, clamped to the representable range.
+pub fn time_prefix(at_ms: i64) -> String {
+    let max = 36_u128.pow(TIME_WIDTH as u32) - 1;
+    base36((at_ms.max(0) as u128).min(max), TIME_WIDTH)
+}
+
+/// The id prefix for a mode: `link_test_` or `link_`.
+pub fn link_prefix(livemode: bool) -> &'static str {
+    if livemode { "link_" } else { "link_test_" }
+}
+
+/// A new link id: prefix, creation time in ms, 80 random bits.
+pub fn new_link_id(livemode: bool, created: DateTime<Utc>) -> String {
+    format!(
+        "{}{}{}",
+        link_prefix(livemode),
+        time_prefix(created.timestamp_millis()),
+        base36(random_bits(10), LINK_RANDOM_WIDTH)
+    )
+}
+
+/// Whether `id` has the shape of a link id of the given mode. A malformed id cannot exist, so it
+/// is answered `not_found` without a database read.
+pub fn is_link_id(id: &str, livemode: bool) -> bool {
+    id.strip_prefix(link_prefix(livemode)).is_some_and(|rest| {
+        rest.len() == TIME_WIDTH + LINK_RANDOM_WIDTH
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+/// A payment-page token (96 random bits), the last segment of a link's `payment_uri`.
+pub fn new_payment_token() -> String {
+    base36(random_bits(12), 19).to_ascii_uppercase()
+}
+
+/// A new account id (80 random bits).
+pub fn new_account_id() -> String {
+    format!("acct_{}", base36(random_bits(10), 16))
+}
+
+/// A new secret key (128 random bits): `skey_test_…` or `skey_live_…`.
+pub fn new_secret_key(livemode: bool) -> String {
+    let mode = if livemode { "live" } else { "test" };
+    format!("skey_{mode}_{}", base36(random_bits(16), 25))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn base36_pads_and_encodes() {
+        assert_eq!(base36(0, 3), "000");
+        assert_eq!(base36(35, 1), "z");
+        assert_eq!(base36(36, 1), "10");
+        assert_eq!(base36(u128::MAX, 0).len(), 25);
+    }
+
+    #[test]
+    fn link_ids_have_the_omise_shape_and_sort_by_creation() {
+        let early = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let late = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 1).unwrap();
+        let a = new_link_id(false, early);
+        let b = new_link_id(false, late);
+        assert!(a.starts_with("link_test_"), "{a}");
+        assert!(is_link_id(&a, false));
+        assert!(!is_link_id(&a, true));
+        assert!(
+            new_link_id(true, early).starts_with("link_")
+                && is_link_id(&new_link_id(true, early), true)
+        );
+        assert!(a < b, "{a} should sort before {b}");
+    }
+
+    #[test]
+    fn link_ids_differ_within_the_same_millisecond() {
+        let now = Utc::now();
+        let ids: std::collections::HashSet<_> =
+            (0..1000).map(|_| new_link_id(false, now)).collect();
+        assert_eq!(ids.len(), 1000);
+    }
+
+    #[test]
+    fn malformed_ids_are_recognised() {
+        for id in [
+            "",
+            "link_test_",
+            "link_test_ABC",
+            "chrg_test_1",
+            "link_test_../../x",
+            "link_test_0000000000000000000000000é",
+        ] {
+            assert!(!is_link_id(id, false), "{id}");
+        }
+    }
+
+    #[test]
+    fn secrets_have_their_prefix_and_length() {
+        let k = new_secret_key(false);
+        assert!(k.starts_with("skey_test_") && k.len() == 35, "{k}");
+        assert!(new_secret_key(true).starts_with("skey_live_"));
+        assert_eq!(new_payment_token().len(), 19);
+        assert_ne!(new_payment_token(), new_payment_token());
+    }
+
+    #[test]
+    fn time_prefix_clamps() {
+        assert_eq!(time_prefix(-5), "000000000");
+        assert_eq!(time_prefix(i64::MAX), "zzzzzzzzz");
+    }
+}
