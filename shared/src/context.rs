@@ -47,15 +47,20 @@ impl AppContext {
     }
 }
 
-/// A DynamoDB client configured from the environment, with rustls on ring as its HTTPS stack.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let https = aws_smithy_http_client::Builder::new()
+/// The SDK's HTTP client, with rustls on ring for TLS (it also speaks plain HTTP, for DynamoDB
+/// Local).
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
+        .build_https()
+}
+
+/// A DynamoDB client configured from the environment.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(http_client())
         .load()
         .await;
     aws_sdk_dynamodb::Client::new(&config)

@@ -596,7 +596,7 @@ impl Store {
     }
 
     /// Creates the table as template.yaml defines it (for local runs and tests; deployments get it
-    /// from the template). Returns once it is active.
+    /// from the template). DynamoDB Local makes a table active at once.
     pub async fn create_table(&self) -> Result<(), ApiError> {
         let attribute = |name: &str| {
             AttributeDefinition::builder()

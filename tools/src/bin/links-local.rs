@@ -1,1 +1,38 @@
-fn main() {}
+//! The API on a local port, with every operation served in-process through the same routing as
+//! template.yaml. Run by `scripts/dev`, which starts DynamoDB Local and creates a dev account first.
+//!
+//! Environment: `TABLE_NAME`, `PAYMENT_BASE_URL`, `LINKS_LOCAL_ADDR` (default `127.0.0.1:3000`),
+//! and the AWS variables that point the SDK at DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`, …).
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use shared::AppContext;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    lambda_http::tracing::init_default_subscriber();
+    let addr = std::env::var("LINKS_LOCAL_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let ctx: &'static AppContext = Box::leak(Box::new(AppContext::from_env().await?));
+    let listener = TcpListener::bind(&addr).await?;
+    println!(
+        "Links API listening on http://{addr} (table {})",
+        ctx.store.table()
+    );
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        tokio::spawn(async move {
+            let service = service_fn(|req| tools::serve_http(ctx, req));
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+}
