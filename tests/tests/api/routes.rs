@@ -3,18 +3,34 @@ use shared::routes::ROUTES;
 use std::collections::BTreeSet;
 
 /// `(function logical id, CodeUri, method, path)` of every HttpApi event in template.yaml, read
-/// line by line: enough for the template's own regular layout, with no YAML dependency.
+/// line by line: enough for the template's own regular layout, with no YAML dependency. An HttpApi
+/// event without Path and Method is SAM's binding of the `$default` route.
 fn template_routes() -> Vec<(String, String, String, String)> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
         .expect("template.yaml");
     let mut routes = Vec::new();
     let (mut resource, mut code_uri, mut path) = (String::new(), String::new(), None::<String>);
+    let mut unrouted_events = 0;
+    let mut finish_resource =
+        |resource: &str, code_uri: &str, unrouted: &mut u32, routes: &mut Vec<_>| {
+            for _ in 0..std::mem::take(unrouted) {
+                routes.push((
+                    resource.to_owned(),
+                    code_uri.to_owned(),
+                    "ANY".to_owned(),
+                    "$default".to_owned(),
+                ));
+            }
+        };
     for line in text.lines() {
         let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim();
         if indent == 2 && trimmed.ends_with(':') && !trimmed.starts_with('#') {
+            finish_resource(&resource, &code_uri, &mut unrouted_events, &mut routes);
             resource = trimmed.trim_end_matches(':').to_owned();
             code_uri.clear();
+        } else if trimmed == "Type: HttpApi" {
+            unrouted_events += 1;
         } else if let Some(uri) = trimmed.strip_prefix("CodeUri:") {
             code_uri = uri.trim().to_owned();
         } else if let Some(p) = trimmed.strip_prefix("Path:") {
@@ -30,8 +46,10 @@ fn template_routes() -> Vec<(String, String, String, String)> {
                 method,
                 path.take().expect("Path before Method"),
             ));
+            unrouted_events -= 1;
         }
     }
+    finish_resource(&resource, &code_uri, &mut unrouted_events, &mut routes);
     routes
 }
 

@@ -1,0 +1,316 @@
+"""End-to-end tests that drive the running Links API with the official Omise Python client.
+
+The client (PyPI ``omise``) is used unmodified. It is pointed at the API under test
+through its own module-level settings, which every request reads at call time:
+
+- ``omise.api_main``    base URL of the API (the library's default is the real Omise host)
+- ``omise.api_secret``  secret key sent as the HTTP Basic user name (empty password)
+- ``omise.api_version`` sent as the ``Omise-Version`` header when not None
+
+Environment (the API must already be running):
+
+- ``LINKS_API_URL``         e.g. ``http://127.0.0.1:3000``
+- ``LINKS_TEST_KEY``        a test secret key of one account
+- ``LINKS_OTHER_TEST_KEY``  a test secret key of a different account
+
+Run: ``.venv/bin/python -m pytest -q tests/omise_client``
+"""
+
+import contextlib
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import omise
+import omise.errors
+import pytest
+
+THAI_TITLE = "ชำระค่าอาหาร 🍜"
+THAI_DESCRIPTION = "ข้าวผัดกะเพราไก่ไข่ดาว 2 จาน — ส่งถึงบ้าน ✓"
+CREATED_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+UNKNOWN_LINK_ID = "link_test_doesnotexist0000000000000"
+WRONG_KEY = "skey_test_wrongwrongwrongwrongwrong0"
+# More than one page of the client's lazy listing, which always asks for limit=100.
+PAGED_LINK_COUNT = 105
+
+
+def _required_env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail("environment variable %s must be set (see module docstring)" % name)
+    return value
+
+
+@pytest.fixture(scope="session")
+def api_url():
+    url = _required_env("LINKS_API_URL")
+    # The client builds URLs with urljoin(api_main, "links/..."): a trailing slash keeps any
+    # path prefix of the base URL instead of replacing its last segment.
+    return url if url.endswith("/") else url + "/"
+
+
+@pytest.fixture(scope="session")
+def test_key():
+    return _required_env("LINKS_TEST_KEY")
+
+
+@pytest.fixture(scope="session")
+def other_test_key():
+    key = _required_env("LINKS_OTHER_TEST_KEY")
+    assert key != _required_env("LINKS_TEST_KEY"), "the two test keys must belong to different accounts"
+    return key
+
+
+@pytest.fixture(autouse=True)
+def client_config(api_url, test_key):
+    """Configure the client for one test, and restore the library's settings afterwards."""
+    saved = (omise.api_main, omise.api_secret, omise.api_version)
+    omise.api_main = api_url
+    omise.api_secret = test_key
+    omise.api_version = None
+    try:
+        yield
+    finally:
+        omise.api_main, omise.api_secret, omise.api_version = saved
+
+
+@contextlib.contextmanager
+def using_key(key):
+    """Send the requests made inside the block with another secret key."""
+    saved = omise.api_secret
+    omise.api_secret = key
+    try:
+        yield
+    finally:
+        omise.api_secret = saved
+
+
+def create_link(**overrides):
+    params = dict(amount=150000, currency="thb", title=THAI_TITLE, description=THAI_DESCRIPTION)
+    params.update(overrides)
+    return omise.Link.create(**params)
+
+
+def all_listed_links():
+    """Every link of the current account, through the client's lazy paging collection."""
+    return [link for link in omise.Link.list()]
+
+
+def assert_is_new_link(link, amount, multiple):
+    assert isinstance(link, omise.Link)
+    assert link.object == "link"
+    assert link.id.startswith("link_test_")
+    assert len(link.id) > len("link_test_")
+    assert link.livemode is False
+    assert link.location == "/links/" + link.id
+    assert link.amount == amount
+    assert link.currency == "thb"
+    assert link.title == THAI_TITLE
+    assert link.description == THAI_DESCRIPTION
+    assert link.multiple is multiple
+    assert link.used is False
+    assert link.used_at is None
+    assert link.deleted is False
+    assert link.deleted_at is None
+    assert link.destroyed is False
+    assert link.payment_uri.startswith("http")
+    assert CREATED_FORMAT.match(link.created), link.created
+    assert isinstance(link.charges, omise.Collection)
+    assert link.charges.object == "list"
+    assert len(link.charges) == 0
+    assert list(link.charges) == []
+
+
+def test_create_single_use_link_returns_the_link_with_the_given_values():
+    link = create_link(amount=150000)
+
+    assert_is_new_link(link, amount=150000, multiple=False)
+
+
+def test_create_multiple_use_link_sets_the_multiple_flag():
+    link = create_link(amount=2500, multiple=True)
+
+    assert_is_new_link(link, amount=2500, multiple=True)
+
+
+def test_create_accepts_the_thb_minimum_amount_and_rejects_one_satang_less():
+    assert create_link(amount=2000).amount == 2000
+
+    with pytest.raises(omise.errors.BaseError):
+        create_link(amount=1999)
+
+
+def test_create_and_retrieve_work_with_the_api_version_header_set():
+    omise.api_version = "2015-11-17"
+
+    link = create_link(amount=4200)
+    again = omise.Link.retrieve(link.id)
+
+    assert_is_new_link(link, amount=4200, multiple=False)
+    assert again.id == link.id
+
+
+def test_retrieve_by_id_returns_the_same_values_as_create():
+    created = create_link(amount=99900, multiple=True)
+
+    link = omise.Link.retrieve(created.id)
+
+    assert_is_new_link(link, amount=99900, multiple=True)
+    for field in ("id", "location", "amount", "currency", "title", "description", "multiple",
+                  "payment_uri", "created", "used", "deleted", "livemode"):
+        assert getattr(link, field) == getattr(created, field), field
+
+
+def test_reload_refreshes_a_link_from_the_server():
+    link = create_link(amount=3000)
+
+    assert link.reload() is link
+    assert link.amount == 3000
+    assert link.title == THAI_TITLE
+
+
+def test_retrieve_without_id_returns_the_first_page_of_links_as_a_list_collection():
+    created_ids = [create_link(amount=2000 + i).id for i in range(3)]
+
+    page = omise.Link.retrieve()
+
+    assert isinstance(page, omise.Collection)
+    assert page.object == "list"
+    assert page.location == "/links"
+    assert page.offset == 0
+    assert page.limit == 20  # the API's default page size
+    assert page.total >= len(created_ids)
+    assert len(page) == min(page.total, 20)
+    assert all(isinstance(item, omise.Link) for item in page)
+    page_ids = [item.id for item in page]
+    assert len(set(page_ids)) == len(page_ids)
+    # The default order is chronological, so the page holds the account's oldest links:
+    # the same ones, in the same order, as the start of the full lazy listing.
+    assert page_ids == [link.id for link in all_listed_links()][:20]
+    if page.total <= 20:
+        assert set(created_ids) <= set(page_ids)
+    # Collection.retrieve(id) looks the id up within the page.
+    assert page.retrieve(page_ids[0]).id == page_ids[0]
+
+
+def test_list_yields_every_link_of_the_account_once_and_len_matches():
+    created_ids = {create_link(amount=5000 + i).id for i in range(3)}
+
+    links = all_listed_links()
+    listed_ids = [link.id for link in links]
+
+    assert created_ids <= set(listed_ids)
+    assert len(listed_ids) == len(set(listed_ids))
+    assert len(omise.Link.list()) == len(listed_ids)
+    assert all(isinstance(link, omise.Link) for link in links)
+    # Default order is chronological: creation times never go backwards.
+    created_times = [link.created for link in links]
+    assert created_times == sorted(created_times)
+
+
+def test_list_pages_through_more_than_one_hundred_links(other_test_key):
+    with using_key(other_test_key):
+        before = len(omise.Link.list())
+
+        def create(i):
+            return create_link(amount=2000 + i, title="ลิงก์ที่ %d" % i).id
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created_ids = list(pool.map(create, range(PAGED_LINK_COUNT)))
+        assert len(set(created_ids)) == PAGED_LINK_COUNT
+
+        links = all_listed_links()
+        listed_ids = [link.id for link in links]
+        total = len(omise.Link.list())
+        # list() of the lazy collection also works (it asks len() for a size hint first).
+        listed_again = [link.id for link in list(omise.Link.list())]
+
+    assert len(listed_ids) == len(set(listed_ids)), "a link was yielded more than once"
+    assert set(created_ids) <= set(listed_ids), "a created link was never yielded"
+    assert len(listed_ids) == before + PAGED_LINK_COUNT
+    assert total == len(listed_ids)
+    assert listed_again == listed_ids
+    by_id = {link.id: link for link in links}
+    for i, link_id in enumerate(created_ids):
+        assert by_id[link_id].amount == 2000 + i
+        assert by_id[link_id].title == "ลิงก์ที่ %d" % i
+    created_times = [link.created for link in links]
+    assert created_times == sorted(created_times)
+
+
+def test_destroy_marks_the_link_deleted_and_it_stays_retrievable_and_listed():
+    link = create_link(amount=7700)
+
+    returned = link.destroy()
+
+    assert returned is link
+    assert link.destroyed is True
+    assert link.deleted is True
+    assert CREATED_FORMAT.match(link.deleted_at), link.deleted_at
+    assert link.id == returned.id
+
+    again = omise.Link.retrieve(link.id)
+    assert again.deleted is True
+    assert again.destroyed is True
+    assert again.deleted_at == link.deleted_at
+    assert again.amount == 7700
+
+    listed = [item for item in all_listed_links() if item.id == link.id]
+    assert len(listed) == 1
+    assert listed[0].deleted is True
+
+
+def test_retrieve_of_an_unknown_link_raises_not_found():
+    with pytest.raises(omise.errors.NotFoundError):
+        omise.Link.retrieve(UNKNOWN_LINK_ID)
+
+
+def test_destroy_of_an_unknown_link_raises_not_found():
+    ghost = omise.Link.from_data({"object": "link", "id": UNKNOWN_LINK_ID})
+
+    with pytest.raises(omise.errors.NotFoundError):
+        ghost.destroy()
+
+
+def test_a_wrong_key_raises_authentication_failure_for_every_operation():
+    link = create_link()
+
+    with using_key(WRONG_KEY):
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            create_link()
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            omise.Link.retrieve(link.id)
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            omise.Link.retrieve()
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            len(omise.Link.list())
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            all_listed_links()
+        with pytest.raises(omise.errors.AuthenticationFailureError):
+            link.destroy()
+
+    # The failed destroy changed nothing.
+    assert omise.Link.retrieve(link.id).deleted is False
+
+
+def test_a_link_of_one_account_is_not_found_with_the_other_accounts_key(test_key, other_test_key):
+    mine = create_link(amount=12300)
+    with using_key(other_test_key):
+        theirs = create_link(amount=32100)
+
+    with using_key(other_test_key):
+        with pytest.raises(omise.errors.NotFoundError):
+            omise.Link.retrieve(mine.id)
+        with pytest.raises(omise.errors.NotFoundError):
+            mine.destroy()
+        assert mine.id not in {link.id for link in all_listed_links()}
+
+    with using_key(test_key):
+        with pytest.raises(omise.errors.NotFoundError):
+            omise.Link.retrieve(theirs.id)
+        assert theirs.id not in {link.id for link in all_listed_links()}
+
+    # Each key still sees its own link, undeleted.
+    assert omise.Link.retrieve(mine.id).deleted is False
+    with using_key(other_test_key):
+        assert omise.Link.retrieve(theirs.id).deleted is False
