@@ -11,7 +11,7 @@ fn template_routes() -> Vec<(String, String, String, String)> {
     let mut routes = Vec::new();
     let (mut resource, mut code_uri, mut path) = (String::new(), String::new(), None::<String>);
     let mut unrouted_events = 0;
-    let mut finish_resource =
+    let finish_resource =
         |resource: &str, code_uri: &str, unrouted: &mut u32, routes: &mut Vec<_>| {
             for _ in 0..std::mem::take(unrouted) {
                 routes.push((
