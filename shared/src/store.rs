@@ -21,7 +21,7 @@
 //! - `total` of an unfiltered list comes from counters incremented in the same transaction that
 //!   writes the link, so counting never reads the links. The counter is split into
 //!   [`COUNTER_SHARDS`] items so that concurrent creates in one account rarely contend for the same
-//!   item; a list reads all shards with one BatchGetItem, in parallel with its Query.
+//!   item; a list reads all shards with one small Query, in parallel with the page's Query.
 
 use crate::auth::{KeyHash, Principal};
 use crate::currency::Currency;
@@ -33,8 +33,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, KeySchemaElement, KeyType,
-    KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, Select,
-    TransactWriteItem, Update,
+    Put, ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, Select, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
@@ -487,43 +487,24 @@ impl Store {
         }
     }
 
+    /// The sum of the counter shards: one Query over `COUNT#…` in the caller's partition. The
+    /// shards are a few bytes each, so the read costs one capacity unit, however many links exist.
     async fn count_all(&self, owner: &Principal) -> Result<u64, ApiError> {
-        let keys = (0..COUNTER_SHARDS)
-            .map(|shard| counter_key(owner, shard))
-            .collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| ApiError::Internal(Box::new(e)))?,
-        );
-        let mut total = 0;
-        while let Some(keys) = request.take() {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            self.usage.add_all(out.consumed_capacity());
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                total += item
-                    .get("links")
+        let out = self
+            .range_query(&partition(owner), "COUNT#", "COUNT#~")
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.add(out.consumed_capacity());
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|item| {
+                item.get("links")
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-            request = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-        }
-        Ok(total)
+            })
+            .sum())
     }
 
     /// The owner of a secret key, from its hash: one GetItem.
