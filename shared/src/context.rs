@@ -67,8 +67,8 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 }
 
 /// The body of every function's `main`: logging, the context once, then the Lambda runtime loop
-/// calling `handler` for each request.
-pub async fn serve<F, Fut>(handler: F) -> Result<(), Error>
+/// calling `handler` for each request. `operation` names the function in every log line.
+pub async fn serve<F, Fut>(operation: &'static str, handler: F) -> Result<(), Error>
 where
     F: Fn(&'static AppContext, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
@@ -76,9 +76,44 @@ where
     lambda_http::tracing::init_default_subscriber();
     // The context lives as long as the process; leaking it lets every request borrow it freely.
     let context: &'static AppContext = Box::leak(Box::new(AppContext::from_env().await?));
-    lambda_http::run(service_fn(|req| {
-        let response = handler(context, req);
-        async move { Ok::<_, Infallible>(response.await) }
+    run_logged(operation, |req| handler(context, req)).await
+}
+
+/// [`serve`] for a function that needs no context (no DynamoDB client to build at all).
+pub async fn serve_without_context<F, Fut>(operation: &'static str, handler: F) -> Result<(), Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    lambda_http::tracing::init_default_subscriber();
+    run_logged(operation, handler).await
+}
+
+/// Runs the Lambda loop, each request inside a span carrying `operation` (the runtime's own span
+/// adds the request id) and ending with one log line of its method, status and duration. Nothing
+/// of the request's headers or body is logged: they carry secret keys and, later, card data.
+async fn run_logged<F, Fut>(operation: &'static str, handler: F) -> Result<(), Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    use tracing::Instrument;
+    lambda_http::run(service_fn(|req: Request| {
+        let method = req.method().clone();
+        let span = tracing::info_span!("request", operation);
+        let response = handler(req);
+        async move {
+            let started = std::time::Instant::now();
+            let response = response.await;
+            tracing::info!(
+                %method,
+                status = response.status().as_u16(),
+                duration_ms = started.elapsed().as_secs_f64() * 1e3,
+                "request handled"
+            );
+            Ok::<_, Infallible>(response)
+        }
+        .instrument(span)
     }))
     .await
 }

@@ -12,7 +12,7 @@ pub mod routes;
 pub mod store;
 pub mod validate;
 
-pub use context::{AppContext, serve};
+pub use context::{AppContext, serve, serve_without_context};
 pub use error::ApiError;
 
 /// Re-exported so every function uses the same clock type without its own dependency line.

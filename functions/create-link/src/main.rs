@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve(create_link::create_link).await
+    shared::serve("create-link", create_link::create_link).await
 }

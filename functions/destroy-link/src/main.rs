@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve(destroy_link::destroy_link).await
+    shared::serve("destroy-link", destroy_link::destroy_link).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve(list_link_charges::list_link_charges).await
+    shared::serve("list-link-charges", list_link_charges::list_link_charges).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve(retrieve_link::retrieve_link).await
+    shared::serve("retrieve-link", retrieve_link::retrieve_link).await
 }
