@@ -38,3 +38,14 @@ start_dynamodb_local() {
   wait_for_port "$port" 60
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 }
+
+# Builds every function's release bootstrap for this machine, as cargo-lambda (what `sam build`
+# runs) builds them, into target/lambda-host; exports LAMBDA_BOOTSTRAP_DIR. scripts/test and
+# scripts/bench-lambda share it, so CI compiles the release binaries once.
+build_host_bootstraps() {
+  local bins=()
+  for dir in "$ROOT"/functions/*/; do bins+=("--bin=$(basename "$dir")"); done
+  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --compiler cargo \
+    --target "$(uname -m)-unknown-linux-gnu" --lambda-dir "$ROOT/target/lambda-host" "${bins[@]}"
+  export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda-host"
+}

@@ -111,6 +111,13 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+/// The `Authorization` value Omise clients send: the key as Basic username, empty password.
+pub fn basic_auth(key: &str) -> String {
+    use base64::Engine;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+    format!("Basic {credentials}")
+}
+
 /// A request being built.
 pub struct Call<'a> {
     app: &'a TestApp,
@@ -163,11 +170,9 @@ impl Call<'_> {
         self
     }
 
-    /// Authenticates as Omise clients do: the key as Basic username, empty password.
+    /// Authenticates as Omise clients do (see [`basic_auth`]).
     pub fn key(self, key: &str) -> Self {
-        use base64::Engine;
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
-        self.header("authorization", &format!("Basic {credentials}"))
+        self.header("authorization", &basic_auth(key))
     }
 
     pub fn json(mut self, body: &Value) -> Self {

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     lambda_http::tracing::init_default_subscriber();
     let addr = std::env::var("LINKS_LOCAL_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let ctx: &'static AppContext = Box::leak(Box::new(AppContext::from_env().await?));
+    let ctx: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
     let listener = TcpListener::bind(&addr).await?;
     println!(
         "Links API listening on http://{addr} (table {})",

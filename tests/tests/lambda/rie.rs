@@ -1,0 +1,220 @@
+//! One function's release `bootstrap` running under the AWS Lambda Runtime Interface Emulator, and
+//! a minimal HTTP client to invoke it.
+
+use super::event::Event;
+use base64::Engine;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The x86_64 emulator SAM CLI ships (and runs inside its containers); the repo's venv has it.
+const RIE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../.venv/lib/python3.11/site-packages/samcli/local/rapid/aws-lambda-rie-x86_64"
+);
+
+const BUILD_HINT: &str = "build the functions with scripts/test (which builds them), or with \
+    `cargo lambda build --release` and LAMBDA_BOOTSTRAP_DIR=target/lambda";
+
+/// `<LAMBDA_BOOTSTRAP_DIR>/<function>/bootstrap`, as `cargo lambda build --release` lays it out.
+/// Missing is a failure, not a skip: a skipped test would pass while proving nothing.
+fn bootstrap(function: &str) -> PathBuf {
+    let dir = std::env::var("LAMBDA_BOOTSTRAP_DIR")
+        .ok()
+        .filter(|dir| !dir.is_empty())
+        .unwrap_or_else(|| panic!("LAMBDA_BOOTSTRAP_DIR is not set: {BUILD_HINT}"));
+    // Relative to the workspace root, not to the test's working directory (this crate's).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root.join(dir).join(function).join("bootstrap");
+    let mut header = [0u8; 20];
+    std::fs::File::open(&path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .unwrap_or_else(|e| panic!("no bootstrap at {} ({e}): {BUILD_HINT}", path.display()));
+    // An arm64 build (the template's default architecture) cannot run under this x86_64 emulator;
+    // say so rather than let the invocation fail with an exec format error in the log.
+    let machine = u16::from_le_bytes([header[18], header[19]]);
+    assert!(
+        &header[..4] == b"\x7fELF" && machine == 0x3e,
+        "{} is not an x86_64 Linux executable (ELF machine {machine:#x}): {BUILD_HINT}, \
+         without --arm64",
+        path.display()
+    );
+    path
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A running emulator; dropping it kills the emulator and the function's process.
+pub struct Rie {
+    child: Child,
+    port: u16,
+    pub log: PathBuf,
+}
+
+/// A function's response in the HTTP API's payload 2.0 shape, with the body parsed as JSON.
+#[derive(Debug)]
+pub struct LambdaResponse {
+    pub status: u16,
+    pub headers: serde_json::Map<String, Value>,
+    pub body: Value,
+}
+
+impl Rie {
+    /// Starts `function` with the environment Lambda would give it (see template.yaml), pointed at
+    /// DynamoDB Local and `table`. The emulator only execs the bootstrap on the first invocation.
+    pub fn start(function: &str, table: &str) -> Self {
+        let bootstrap = bootstrap(function);
+        let (port, api_port) = (free_port(), free_port());
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("rie-{function}-{}.log", std::process::id()));
+        let out = std::fs::File::create(&log).expect("create the emulator log");
+        let err = out.try_clone().expect("share the emulator log");
+        let child = Command::new(RIE)
+            .arg("--runtime-interface-emulator-address")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--runtime-api-address")
+            .arg(format!("127.0.0.1:{api_port}"))
+            .arg(&bootstrap)
+            // Only what Lambda itself would set: nothing of the test process's environment leaks
+            // in (such as a developer's AWS profile or RUST_LOG).
+            .env_clear()
+            .envs([
+                ("TABLE_NAME", table),
+                ("PAYMENT_BASE_URL", links_tests::PAYMENT_BASE),
+                (
+                    "AWS_ENDPOINT_URL_DYNAMODB",
+                    links_tests::dynamodb_endpoint(),
+                ),
+                ("AWS_ACCESS_KEY_ID", "local"),
+                ("AWS_SECRET_ACCESS_KEY", "local"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_LAMBDA_FUNCTION_NAME", function),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                ("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"),
+                // Lambda's advanced logging controls, which lambda_runtime's subscriber reads.
+                // DEBUG, above production's INFO, so the no-secrets check covers more output.
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // Its own process group, so that Drop can kill the bootstrap the emulator forked too.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {RIE} ({e}): run scripts/setup"));
+        let mut rie = Self { child, port, log };
+        rie.wait_until_listening();
+        rie
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the emulator exited ({status}):\n{}", self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the emulator is not listening after 10 s:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the emulator and the function wrote so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Invokes the function with `event` as API Gateway does, and returns its response.
+    pub async fn invoke(&self, event: &Event) -> LambdaResponse {
+        let (port, payload, id) = (self.port, event.to_json(), event.lambda_request_id.clone());
+        let raw = tokio::task::spawn_blocking(move || post_invocation(port, &payload, &id))
+            .await
+            .expect("the invocation thread");
+        let response: Value = serde_json::from_str(&raw)
+            .unwrap_or_else(|e| panic!("not a JSON response ({e}): {raw}\n{}", self.output()));
+        let status = response["statusCode"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no statusCode in {raw}\n{}", self.output()));
+        let text = response["body"].as_str().unwrap_or_default();
+        let bytes = if response["isBase64Encoded"] == true {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .expect("a base64 body")
+        } else {
+            text.as_bytes().to_vec()
+        };
+        LambdaResponse {
+            status: status as u16,
+            headers: response["headers"].as_object().cloned().unwrap_or_default(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// POSTs the event to the emulator's invoke endpoint over plain HTTP/1.1 and returns the response
+/// body. `Connection: close` makes the body simply everything up to end of stream.
+fn post_invocation(port: u16, event: &Value, request_id: &str) -> String {
+    let body = serde_json::to_vec(event).expect("serialise the event");
+    let head = format!(
+        "POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nX-Amzn-RequestId: {request_id}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the emulator");
+    // The first invocation includes the cold start: the emulator execs the bootstrap, which then
+    // builds its DynamoDB client.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("a read timeout");
+    stream.write_all(head.as_bytes()).expect("send the head");
+    stream.write_all(&body).expect("send the event");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("read the emulator's response");
+    let response = String::from_utf8(response).expect("a UTF-8 response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "the emulator refused the invocation: {response}"
+    );
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "a chunked response, which this client does not decode: {head}"
+    );
+    body.to_owned()
+}
+
+impl Drop for Rie {
+    fn drop(&mut self) {
+        // The whole group: the emulator and the bootstrap it started. SIGKILL, as the emulator's
+        // own shutdown would only give the function the same.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The log only matters when the test failed; failures name its path.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}

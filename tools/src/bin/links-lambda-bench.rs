@@ -1,0 +1,674 @@
+//! Measures the deployed Lambda bootstraps themselves, as Lambda runs them: package size, init
+//! time, warm latency of retrieve against a raw `GetItem`, and peak memory over many invocations.
+//! Prints a Markdown table for the README.
+//!
+//! Run through `scripts/bench-lambda`, which builds the bootstraps, strips and zips copies of them,
+//! starts DynamoDB Local and points the SDK at it.
+//!
+//! Each bootstrap runs as its own process against a minimal fake of the Lambda Runtime API served
+//! here on loopback, so what is timed is the real binary: its process start, its SDK client built
+//! during init, its event decoding and its response encoding, with only loopback HTTP added.
+//!
+//! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda`), holding `<function>/bootstrap`
+//! to run; `LAMBDA_PACKAGE_DIR`, holding the stripped `<function>/bootstrap` and `<function>.zip`
+//! whose sizes are reported; the AWS variables and `AWS_ENDPOINT_URL_DYNAMODB` of DynamoDB Local.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+use shared::auth::Principal;
+use shared::chrono::Utc;
+use shared::currency::Currency;
+use shared::model::Link;
+use shared::store::Store;
+use shared::validate::NewLink;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// The functions, in README order; `not-found` builds no SDK client and is the init baseline.
+const FUNCTIONS: [&str; 6] = [
+    "create-link",
+    "list-links",
+    "retrieve-link",
+    "destroy-link",
+    "list-link-charges",
+    "not-found",
+];
+/// Spawns per function for the init time (odd, so the median is one sample).
+const INIT_RUNS: usize = 21;
+/// Warm-up and measured invocations for the retrieve latency.
+const LATENCY_WARMUPS: usize = 20;
+const LATENCY_RUNS: usize = 500;
+/// Invocations after which peak RSS is read: once warm, and after many more.
+const RSS_EARLY: usize = 10;
+const RSS_LATE: usize = 1_000;
+/// How long anything from a bootstrap may take before the bench gives up on it.
+const PATIENCE: Duration = Duration::from_secs(10);
+const PAYMENT_BASE_URL: &str = "https://pay.example.com/pay";
+const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
+
+/// An event handed to the bootstrap by the fake Runtime API's `/next`.
+struct Invocation {
+    request_id: String,
+    event: Bytes,
+}
+
+/// What the bootstrap posted back for one invocation.
+struct Completion {
+    request_id: String,
+    /// `/response` (true) or `/error` (false).
+    ok: bool,
+    body: Bytes,
+    /// From the `/next` response being handed to hyper to the posted body fully read.
+    latency: Duration,
+}
+
+/// State shared by the fake Runtime API's connections.
+struct ApiState {
+    /// One instant per `GET /next` as it arrives: the first marks the end of init, the later ones
+    /// that the bootstrap is idle again.
+    polls: mpsc::UnboundedSender<Instant>,
+    /// Events waiting for a `/next`; the lock serialises pollers, as Lambda has one per sandbox.
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    /// When each request id's event was handed out.
+    delivered: Mutex<HashMap<String, Instant>>,
+    completions: mpsc::UnboundedSender<Completion>,
+}
+
+/// A minimal fake of the Lambda Runtime API on 127.0.0.1, enough for `lambda_runtime`: `GET next`
+/// with the headers it reads, `POST <id>/response`, `POST <id>/error` and `POST init/error`.
+struct FakeRuntimeApi {
+    address: String,
+    events: mpsc::UnboundedSender<Invocation>,
+    polls: mpsc::UnboundedReceiver<Instant>,
+    completions: mpsc::UnboundedReceiver<Completion>,
+    server: JoinHandle<()>,
+}
+
+impl FakeRuntimeApi {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("local address").to_string();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (polls_tx, polls_rx) = mpsc::unbounded_channel();
+        let (completions_tx, completions_rx) = mpsc::unbounded_channel();
+        let state = Arc::new(ApiState {
+            polls: polls_tx,
+            events: tokio::sync::Mutex::new(events_rx),
+            delivered: Mutex::default(),
+            completions: completions_tx,
+        });
+        let server = tokio::spawn(async move {
+            // Owned here so that aborting the accept loop also ends every open connection.
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                stream.set_nodelay(true).ok();
+                let state = state.clone();
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                connections.spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        });
+        Self {
+            address,
+            events: events_tx,
+            polls: polls_rx,
+            completions: completions_rx,
+            server,
+        }
+    }
+}
+
+impl Drop for FakeRuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn reply(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::default());
+    *response.status_mut() = status;
+    response
+}
+
+async fn handle(
+    state: Arc<ApiState>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let Some(endpoint) = path.strip_prefix(RUNTIME_PREFIX) else {
+        return Ok(reply(StatusCode::NOT_FOUND));
+    };
+    if req.method() == Method::GET && endpoint == "invocation/next" {
+        state.polls.send(Instant::now()).ok();
+        let Some(invocation) = state.events.lock().await.recv().await else {
+            return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR));
+        };
+        let deadline = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            + PATIENCE;
+        let response = Response::builder()
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", &invocation.request_id)
+            .header(
+                "lambda-runtime-deadline-ms",
+                deadline.as_millis().to_string(),
+            )
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            )
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0",
+            )
+            .body(Full::new(invocation.event))
+            .expect("a valid response");
+        // Stamped last, so the latency leaves out the fake's own queueing.
+        state
+            .delivered
+            .lock()
+            .unwrap()
+            .insert(invocation.request_id, Instant::now());
+        return Ok(response);
+    }
+    if req.method() == Method::POST {
+        if endpoint == "init/error" {
+            // The bootstrap exits next; `next_poll` notices and fails the bench.
+            let body = req.into_body().collect().await.map(|b| b.to_bytes());
+            eprintln!("init error: {body:?}");
+            return Ok(reply(StatusCode::ACCEPTED));
+        }
+        let outcome = endpoint
+            .strip_prefix("invocation/")
+            .and_then(|rest| rest.rsplit_once('/'));
+        if let Some((request_id, kind @ ("response" | "error"))) = outcome {
+            let request_id = request_id.to_owned();
+            let ok = kind == "response";
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let received = Instant::now();
+            let delivered = state.delivered.lock().unwrap().remove(&request_id);
+            state
+                .completions
+                .send(Completion {
+                    request_id,
+                    ok,
+                    body,
+                    latency: delivered.map_or(Duration::ZERO, |at| received - at),
+                })
+                .ok();
+            return Ok(reply(StatusCode::ACCEPTED));
+        }
+    }
+    Ok(reply(StatusCode::NOT_FOUND))
+}
+
+/// One running bootstrap and its fake Runtime API. Killed when dropped.
+struct Instance {
+    name: &'static str,
+    child: Child,
+    api: FakeRuntimeApi,
+    spawned: Instant,
+    invocations: u64,
+}
+
+impl Instance {
+    /// Spawns `bootstrap` with the environment Lambda gives a `provided.al2023` function with
+    /// this repository's template (JSON logs at WARN), and nothing else from the bench's own.
+    async fn spawn(name: &'static str, bootstrap: &Path, table: &str) -> Self {
+        let api = FakeRuntimeApi::start().await;
+        let inherited = ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+            .map(|var| (var, std::env::var(var).unwrap_or_else(|_| "local".into())));
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+            .expect("AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local) is not set");
+        let mut command = Command::new(bootstrap);
+        command
+            .env_clear()
+            .envs(inherited)
+            .env(
+                "AWS_DEFAULT_REGION",
+                std::env::var("AWS_REGION").unwrap_or_default(),
+            )
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            .env("TABLE_NAME", table)
+            .env("PAYMENT_BASE_URL", PAYMENT_BASE_URL)
+            .env("TZ", ":UTC")
+            .env("_HANDLER", "bootstrap")
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .stdin(Stdio::null())
+            // A function's logs would garble the table on stdout; they belong with the bench's.
+            .stdout(
+                std::io::stderr()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_or(Stdio::null(), Stdio::from),
+            );
+        let spawned = Instant::now();
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bootstrap.display()));
+        Self {
+            name,
+            child,
+            api,
+            spawned,
+            invocations: 0,
+        }
+    }
+
+    /// Waits for a `GET /next`; the first one ends init. Fails if the bootstrap exits instead.
+    async fn next_poll(&mut self) -> Instant {
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            let wait = tokio::time::timeout(Duration::from_millis(100), self.api.polls.recv());
+            if let Ok(Some(at)) = wait.await {
+                return at;
+            }
+            let exited = self.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > give_up {
+                panic!(
+                    "{} did not poll for an event (exited: {exited:?})",
+                    self.name
+                );
+            }
+        }
+    }
+
+    /// Process start to first `GET /next`.
+    async fn init_time(&mut self) -> Duration {
+        self.next_poll().await - self.spawned
+    }
+
+    /// Runs one invocation and waits until the bootstrap polls again, so nothing it does after
+    /// responding overlaps what is measured next. Returns the latency and the HTTP status.
+    async fn invoke(&mut self, event: &Bytes) -> (Duration, u16) {
+        self.invocations += 1;
+        let request_id = format!("bench-{}-{}", std::process::id(), self.invocations);
+        self.api
+            .events
+            .send(Invocation {
+                request_id: request_id.clone(),
+                event: event.clone(),
+            })
+            .expect("the fake Runtime API is running");
+        let completion = match tokio::time::timeout(PATIENCE, self.api.completions.recv()).await {
+            Ok(Some(completion)) => completion,
+            _ => panic!(
+                "{} did not complete invocation {request_id} (exit status {:?})",
+                self.name,
+                self.child.try_wait()
+            ),
+        };
+        assert_eq!(completion.request_id, request_id);
+        let body = String::from_utf8_lossy(&completion.body);
+        assert!(completion.ok, "{} failed: {body}", self.name);
+        let response: Value = serde_json::from_slice(&completion.body).unwrap_or_default();
+        let status = response["statusCode"].as_u64().unwrap_or(0) as u16;
+        self.next_poll().await;
+        (completion.latency, status)
+    }
+
+    /// `invoke`, insisting on `expected` status.
+    async fn invoke_expecting(&mut self, event: &Bytes, expected: u16) -> Duration {
+        let (latency, status) = self.invoke(event).await;
+        assert_eq!(status, expected, "{}: unexpected status", self.name);
+        latency
+    }
+
+    /// The process's peak resident set (`VmHWM`), in KiB.
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the bootstrap's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as the HTTP API sends it to a route's function.
+fn http_event(route_key: &str, method: &str, path: &str, key: &str, body: Option<&str>) -> Bytes {
+    use base64::Engine;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+    let mut headers = json!({
+        "accept": "*/*",
+        "authorization": format!("Basic {credentials}"),
+        "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "links-lambda-bench",
+        "x-amzn-trace-id": "Root=1-00000000-000000000000000000000000",
+        "x-forwarded-for": "192.0.2.1",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    });
+    if let Some(body) = body {
+        headers["content-type"] = json!("application/json");
+        headers["content-length"] = json!(body.len().to_string());
+    }
+    // `{id}` routes carry the id as API Gateway extracts it.
+    let id = path
+        .strip_prefix("/links/")
+        .map(|rest| rest.split('/').next().unwrap_or(rest));
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef1234",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "links-lambda-bench",
+            },
+            "requestId": "bench-request",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": Utc::now().timestamp_millis(),
+        },
+        "isBase64Encoded": false,
+    });
+    if let (Some(id), true) = (id, route_key.contains("{id}")) {
+        event["pathParameters"] = json!({ "id": id });
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    Bytes::from(serde_json::to_vec(&event).expect("an event serialises"))
+}
+
+/// The event and expected status each function is driven with.
+fn workload(name: &str, key: &str, link_id: &str, doomed_id: &str) -> (Bytes, u16) {
+    let link = format!("/links/{link_id}");
+    match name {
+        "create-link" => (
+            http_event(
+                "POST /links",
+                "POST",
+                "/links",
+                key,
+                Some(
+                    r#"{"amount":50000,"currency":"thb","title":"ค่าอาหาร","description":"Lunch"}"#,
+                ),
+            ),
+            200,
+        ),
+        "list-links" => (http_event("GET /links", "GET", "/links", key, None), 200),
+        "retrieve-link" => (http_event("GET /links/{id}", "GET", &link, key, None), 200),
+        // Destroying is idempotent, so the same (separate) link is destroyed every time.
+        "destroy-link" => (
+            http_event(
+                "DELETE /links/{id}",
+                "DELETE",
+                &format!("/links/{doomed_id}"),
+                key,
+                None,
+            ),
+            200,
+        ),
+        "list-link-charges" => (
+            http_event(
+                "GET /links/{id}/charges",
+                "GET",
+                &format!("{link}/charges"),
+                key,
+                None,
+            ),
+            200,
+        ),
+        "not-found" => (http_event("$default", "GET", "/nowhere", key, None), 404),
+        other => panic!("no workload for {other}"),
+    }
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+/// One row of the table.
+#[derive(Default)]
+struct Row {
+    stripped: Option<u64>,
+    zipped: Option<u64>,
+    init: Vec<Duration>,
+    rss_kib: Option<(u64, u64)>,
+    /// Median latency of the peak RSS run's invocations.
+    warm: Option<Duration>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let bootstraps = PathBuf::from(
+        std::env::var("LAMBDA_BOOTSTRAP_DIR").unwrap_or_else(|_| "target/lambda".into()),
+    );
+    let packages = std::env::var("LAMBDA_PACKAGE_DIR").map(PathBuf::from).ok();
+    let bootstrap = |name: &str| bootstraps.join(name).join("bootstrap");
+    let mut rows: HashMap<&str, Row> = FUNCTIONS.iter().map(|f| (*f, Row::default())).collect();
+
+    // Sizes of the deployment package: the stripped bootstrap, and it zipped alone.
+    for name in FUNCTIONS {
+        let row = rows.get_mut(name).unwrap();
+        row.stripped = packages
+            .as_ref()
+            .and_then(|p| file_size(&p.join(name).join("bootstrap")));
+        row.zipped = packages
+            .as_ref()
+            .and_then(|p| file_size(&p.join(format!("{name}.zip"))));
+    }
+
+    // The data the functions serve: a table, an account, a link to read and one to destroy.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(shared::context::http_client())
+        .load()
+        .await;
+    let table = format!("links-lambda-bench-{}", std::process::id());
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+    store.create_table().await.expect("create table");
+    let account = store
+        .create_account(Utc::now())
+        .await
+        .expect("create account");
+    let owner = Principal {
+        account_id: account.account_id.clone(),
+        livemode: false,
+    };
+    let new_link = |title: &str| NewLink {
+        amount: 10_000,
+        currency: Currency::find("thb").unwrap(),
+        title: title.into(),
+        description: "bench".into(),
+        multiple: false,
+    };
+    let link = Link::new(&owner, new_link("read"), Utc::now());
+    let doomed = Link::new(&owner, new_link("destroyed"), Utc::now());
+    for l in [&link, &doomed] {
+        store.insert_link(l).await.expect("insert link");
+    }
+    let key = account.test_key;
+
+    // Init: spawn to first `/next`. One unmeasured spawn each first brings the binaries into the
+    // page cache; then the functions take turns so that any drift in the machine's load is shared.
+    for name in FUNCTIONS {
+        Instance::spawn(name, &bootstrap(name), &table)
+            .await
+            .init_time()
+            .await;
+    }
+    for _ in 0..INIT_RUNS {
+        for name in FUNCTIONS {
+            let mut instance = Instance::spawn(name, &bootstrap(name), &table).await;
+            let init = instance.init_time().await;
+            rows.get_mut(name).unwrap().init.push(init);
+        }
+    }
+
+    // Warm retrieve through the bootstrap against a raw consistent GetItem of the same item by
+    // the bench's own client, interleaved so both see the same conditions.
+    let (retrieve, _) = workload("retrieve-link", &key, &link.id, &doomed.id);
+    let mut instance = Instance::spawn("retrieve-link", &bootstrap("retrieve-link"), &table).await;
+    instance.init_time().await;
+    for _ in 0..LATENCY_WARMUPS {
+        instance.invoke_expecting(&retrieve, 200).await;
+    }
+    let item_key = HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("ACCT#{}#test", owner.account_id)),
+        ),
+        (
+            "sk".to_owned(),
+            AttributeValue::S(format!("LINK#{}", link.id)),
+        ),
+    ]);
+    let get_item = || {
+        store
+            .client()
+            .get_item()
+            .table_name(&table)
+            .set_key(Some(item_key.clone()))
+            .consistent_read(true)
+            .send()
+    };
+    get_item().await.expect("GetItem");
+    let mut handler = Vec::with_capacity(LATENCY_RUNS);
+    let mut raw = Vec::with_capacity(LATENCY_RUNS);
+    for _ in 0..LATENCY_RUNS {
+        handler.push(instance.invoke_expecting(&retrieve, 200).await);
+        let start = Instant::now();
+        let item = get_item().await.expect("GetItem");
+        raw.push(start.elapsed());
+        assert!(item.item().is_some());
+    }
+    drop(instance);
+    let (handler, raw) = (median(&mut handler), median(&mut raw));
+
+    // Peak RSS once warm and after many more invocations: equal figures mean no growth.
+    for name in FUNCTIONS {
+        let (event, status) = workload(name, &key, &link.id, &doomed.id);
+        let mut instance = Instance::spawn(name, &bootstrap(name), &table).await;
+        instance.init_time().await;
+        let mut early = 0;
+        let mut latencies = Vec::with_capacity(RSS_LATE);
+        for i in 1..=RSS_LATE {
+            latencies.push(instance.invoke_expecting(&event, status).await);
+            if i == RSS_EARLY {
+                early = instance.peak_rss_kib();
+            }
+        }
+        let row = rows.get_mut(name).unwrap();
+        row.rss_kib = Some((early, instance.peak_rss_kib()));
+        row.warm = Some(median(&mut latencies));
+    }
+    // The floor any handler pays here: loopback Runtime API round trip, event decoding and
+    // response encoding, with no DynamoDB request at all.
+    let floor = rows["not-found"].warm.expect("not-found was run");
+
+    let na = || "n/a".to_owned();
+    println!(
+        "| function | stripped bootstrap | zipped | init, median (min–max) | peak RSS after {RSS_EARLY} / {RSS_LATE} invocations |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for name in FUNCTIONS {
+        let row = rows.get_mut(name).unwrap();
+        let (min, max) = (
+            *row.init.iter().min().unwrap(),
+            *row.init.iter().max().unwrap(),
+        );
+        let init = median(&mut row.init);
+        let rss = row.rss_kib.map_or_else(na, |(early, late)| {
+            format!(
+                "{:.1} / {:.1} MiB",
+                early as f64 / 1024.0,
+                late as f64 / 1024.0
+            )
+        });
+        let baseline = if name == "not-found" {
+            " (no SDK client: baseline)"
+        } else {
+            ""
+        };
+        println!(
+            "| {name}{baseline} | {} | {} | {} ({:.1}–{:.1}) | {rss} |",
+            row.stripped.map_or_else(na, mib),
+            row.zipped.map_or_else(na, mib),
+            ms(init),
+            min.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3,
+        );
+    }
+    println!();
+    println!(
+        "Init is process start to the first `GET /runtime/invocation/next`, median of {INIT_RUNS} \
+         spawns per function. Peak RSS is `VmHWM`. Warm `GET /links/{{id}}` through the bootstrap \
+         (event handed out to response posted, median of {LATENCY_RUNS} after {LATENCY_WARMUPS} \
+         warm-ups) against one raw consistent `GetItem` of the same item on the same DynamoDB \
+         Local, interleaved: handler {:.2} ms, raw GetItem {:.2} ms, ratio {:.2}×. For scale, \
+         not-found (no DynamoDB request) takes {:.2} ms the same way (median of {RSS_LATE}).",
+        handler.as_secs_f64() * 1e3,
+        raw.as_secs_f64() * 1e3,
+        handler.as_secs_f64() / raw.as_secs_f64(),
+        floor.as_secs_f64() * 1e3,
+    );
+
+    store
+        .client()
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .ok();
+}
