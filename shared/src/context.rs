@@ -101,7 +101,7 @@ where
     F: Fn(&'static AppContext, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     // The context lives as long as the process; leaking it lets every request borrow it freely.
     let context: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
     run_logged(operation, |req| handler(context, req)).await
@@ -113,7 +113,7 @@ where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     run_logged(operation, handler).await
 }
 
@@ -151,4 +151,37 @@ where
         .instrument(span)
     }))
     .await
+}
+
+/// Logging as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`,
+/// at the level `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names, INFO otherwise.
+///
+/// The runtime's own `init_default_subscriber` does the same through an `EnvFilter`, whose regex
+/// engine is a sizeable share of every binary; a function only ever needs one global level, so a
+/// plain level filter serves (per-module `RUST_LOG` directives are not supported).
+fn init_logging() {
+    use lambda_http::tracing::subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        // Lambda's levels include FATAL, which tracing calls ERROR.
+        .map(|l| {
+            if l.eq_ignore_ascii_case("fatal") {
+                "error".to_owned()
+            } else {
+                l
+            }
+        })
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let logs = lambda_http::tracing::subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(level);
+    if json {
+        logs.json().init()
+    } else {
+        logs.init()
+    }
 }
