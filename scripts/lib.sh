@@ -39,13 +39,17 @@ start_dynamodb_local() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 }
 
-# Builds every function's release bootstrap for this machine, as cargo-lambda (what `sam build`
-# runs) builds them, into target/lambda-host; exports LAMBDA_BOOTSTRAP_DIR. scripts/test and
-# scripts/bench-lambda share it, so CI compiles the release binaries once.
+# Builds every function's release bootstrap for this machine exactly as `sam build` does for
+# x86_64 (cargo-lambda's defaults: zig as the linker, target x86_64-unknown-linux-gnu, one package
+# per function), into the shared target/; exports LAMBDA_BOOTSTRAP_DIR. scripts/test,
+# scripts/bench-lambda and scripts/build-lambdas x86_64 share these artefacts: the same flags and
+# the same package selection mean cargo compiles the release binaries once, and `sam build` then
+# only copies them.
 build_host_bootstraps() {
-  local bins=()
-  for dir in "$ROOT"/functions/*/; do bins+=("--bin=$(basename "$dir")"); done
-  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --compiler cargo \
-    --target "$(uname -m)-unknown-linux-gnu" --lambda-dir "$ROOT/target/lambda-host" "${bins[@]}"
-  export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda-host"
+  [ "$(uname -m)" = x86_64 ] || { echo "the Lambda emulator tests need an x86_64 host" >&2; return 1; }
+  local packages=()
+  for dir in "$ROOT"/functions/*/; do packages+=("--package=$(basename "$dir")"); done
+  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --target x86_64-unknown-linux-gnu \
+    "${packages[@]}"
+  export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda"
 }
