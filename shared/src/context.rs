@@ -63,7 +63,7 @@ fn env(name: &str) -> Result<String, Error> {
 
 /// The functions' DynamoDB client, from exactly the variables Lambda sets: `AWS_REGION` and the
 /// execution role's `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, plus
-/// `AWS_ENDPOINT_URL_DYNAMODB` when pointed at DynamoDB Local.
+/// `AWS_ENDPOINT_URL_DYNAMODB` when pointed at DynamoDB Local (ignored when empty).
 ///
 /// Why not `aws_config::load_from_env`: its default chain (profiles, SSO, web identity through
 /// STS, instance metadata) is code a Lambda never runs, yet it made up over half of every
@@ -78,10 +78,16 @@ pub fn lambda_dynamodb_client() -> Result<aws_sdk_dynamodb::Client, Error> {
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         )
         .http_client(http_client());
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+    if let Some(endpoint) = endpoint_override(std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok()) {
         config = config.endpoint_url(endpoint);
     }
     Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))
+}
+
+/// The DynamoDB endpoint to use instead of the region's. The template declares the variable empty,
+/// because `sam local` only lets `--env-vars` set variables a function declares; empty means none.
+fn endpoint_override(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// A DynamoDB client from the full default configuration chain (profiles included), for the
@@ -183,5 +189,21 @@ fn init_logging() {
         logs.json().init()
     } else {
         logs.init()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_override;
+
+    #[test]
+    fn an_empty_endpoint_means_the_regions_own() {
+        assert_eq!(endpoint_override(None), None);
+        assert_eq!(endpoint_override(Some(String::new())), None);
+        assert_eq!(endpoint_override(Some("  ".into())), None);
+        assert_eq!(
+            endpoint_override(Some("http://127.0.0.1:8000".into())).as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
     }
 }
