@@ -173,7 +173,8 @@ async fn main() {
     let store = Store::new(
         aws_sdk_dynamodb::Client::from_conf(config),
         format!("links-bench-{}", std::process::id()),
-    );
+    )
+    .tracking_usage();
     store.create_table().await.expect("create table");
     let account = store
         .create_account(Utc::now())
