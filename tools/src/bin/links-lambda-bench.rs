@@ -8,6 +8,8 @@
 //! Each bootstrap runs as its own process against a minimal fake of the Lambda Runtime API served
 //! here on loopback, so what is timed is the real binary: its process start, its SDK client built
 //! during init, its event decoding and its response encoding, with only loopback HTTP added.
+//! The functions log as the template deploys them (JSON, INFO); the bench reads those logs, and
+//! the `duration_ms` of each "request handled" line is the handler's own time for the request.
 //!
 //! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda`), holding `<function>/bootstrap`
 //! to run; `LAMBDA_PACKAGE_DIR`, holding the stripped `<function>/bootstrap` and `<function>.zip`
@@ -26,7 +28,7 @@ use shared::store::Store;
 use shared::validate::NewLink;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::os::fd::AsFd;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -49,9 +51,9 @@ const INIT_RUNS: usize = 21;
 /// Warm-up and measured invocations for the retrieve latency.
 const LATENCY_WARMUPS: usize = 20;
 const LATENCY_RUNS: usize = 500;
-/// Invocations after which peak RSS is read: once warm, and after many more.
-const RSS_EARLY: usize = 10;
-const RSS_LATE: usize = 1_000;
+/// Invocations after which peak RSS is read: once warm, after the 1,000 the target names, and
+/// after as many again, where a leak would show as growth.
+const RSS_CHECKPOINTS: [usize; 3] = [10, 1_000, 2_000];
 /// How long anything from a bootstrap may take before the bench gives up on it.
 const PATIENCE: Duration = Duration::from_secs(10);
 const PAYMENT_BASE_URL: &str = "https://pay.example.com/pay";
@@ -228,6 +230,8 @@ struct Instance {
     api: FakeRuntimeApi,
     spawned: Instant,
     invocations: u64,
+    /// `duration_ms` of every "request handled" line the function has logged so far.
+    handled: Arc<Mutex<Vec<f64>>>,
 }
 
 impl Instance {
@@ -255,7 +259,7 @@ impl Instance {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
             .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
             .env("TABLE_NAME", table)
             .env("PAYMENT_BASE_URL", PAYMENT_BASE_URL)
@@ -263,23 +267,54 @@ impl Instance {
             .env("_HANDLER", "bootstrap")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .stdin(Stdio::null())
-            // A function's logs would garble the table on stdout; they belong with the bench's.
-            .stdout(
-                std::io::stderr()
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .map_or(Stdio::null(), Stdio::from),
-            );
+            .stdout(Stdio::piped());
         let spawned = Instant::now();
-        let child = command
+        let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bootstrap.display()));
+        let handled = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let durations = handled.clone();
+        // Read on a thread of its own so that a full pipe never stalls the function. Warnings,
+        // errors and anything that is not a JSON log line go to the bench's stderr.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let log: Value = serde_json::from_str(&line).unwrap_or_default();
+                let fields = &log["fields"];
+                if fields["message"] == "request handled" {
+                    if let Some(ms) = fields["duration_ms"].as_f64() {
+                        durations.lock().unwrap().push(ms);
+                    }
+                } else if !matches!(log["level"].as_str(), Some("INFO" | "DEBUG" | "TRACE")) {
+                    writeln!(std::io::stderr(), "{line}").ok();
+                }
+            }
+        });
         Self {
             name,
             child,
             api,
             spawned,
             invocations: 0,
+            handled,
+        }
+    }
+
+    /// The handler's own durations, from the function's logs, once all `count` have been read.
+    async fn handler_durations(&self, count: usize) -> Vec<f64> {
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            let handled = self.handled.lock().unwrap().clone();
+            if handled.len() >= count {
+                return handled;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "{} logged {} of {count} \"request handled\" lines",
+                self.name,
+                handled.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -471,6 +506,10 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+fn ms2(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
@@ -485,7 +524,8 @@ struct Row {
     stripped: Option<u64>,
     zipped: Option<u64>,
     init: Vec<Duration>,
-    rss_kib: Option<(u64, u64)>,
+    /// Peak RSS at each of [`RSS_CHECKPOINTS`].
+    rss_kib: Vec<u64>,
     /// Median latency of the peak RSS run's invocations.
     warm: Option<Duration>,
 }
@@ -584,33 +624,40 @@ async fn main() {
             .send()
     };
     get_item().await.expect("GetItem");
-    let mut handler = Vec::with_capacity(LATENCY_RUNS);
+    let mut invocation = Vec::with_capacity(LATENCY_RUNS);
     let mut raw = Vec::with_capacity(LATENCY_RUNS);
     for _ in 0..LATENCY_RUNS {
-        handler.push(instance.invoke_expecting(&retrieve, 200).await);
+        invocation.push(instance.invoke_expecting(&retrieve, 200).await);
         let start = Instant::now();
         let item = get_item().await.expect("GetItem");
         raw.push(start.elapsed());
         assert!(item.item().is_some());
     }
+    let mut inside: Vec<f64> = instance
+        .handler_durations(LATENCY_WARMUPS + LATENCY_RUNS)
+        .await
+        .split_off(LATENCY_WARMUPS);
     drop(instance);
-    let (handler, raw) = (median(&mut handler), median(&mut raw));
+    inside.sort_by(f64::total_cmp);
+    let inside = Duration::from_secs_f64(inside[inside.len() / 2] / 1e3);
+    let (invocation, raw) = (median(&mut invocation), median(&mut raw));
 
     // Peak RSS once warm and after many more invocations: equal figures mean no growth.
     for name in FUNCTIONS {
         let (event, status) = workload(name, &key, &link.id, &doomed.id);
         let mut instance = Instance::spawn(name, &bootstrap(name), &table).await;
         instance.init_time().await;
-        let mut early = 0;
-        let mut latencies = Vec::with_capacity(RSS_LATE);
-        for i in 1..=RSS_LATE {
+        let last = RSS_CHECKPOINTS[RSS_CHECKPOINTS.len() - 1];
+        let mut latencies = Vec::with_capacity(last);
+        let mut rss = Vec::with_capacity(RSS_CHECKPOINTS.len());
+        for i in 1..=last {
             latencies.push(instance.invoke_expecting(&event, status).await);
-            if i == RSS_EARLY {
-                early = instance.peak_rss_kib();
+            if RSS_CHECKPOINTS.contains(&i) {
+                rss.push(instance.peak_rss_kib());
             }
         }
         let row = rows.get_mut(name).unwrap();
-        row.rss_kib = Some((early, instance.peak_rss_kib()));
+        row.rss_kib = rss;
         row.warm = Some(median(&mut latencies));
     }
     // The floor any handler pays here: loopback Runtime API round trip, event decoding and
@@ -618,8 +665,9 @@ async fn main() {
     let floor = rows["not-found"].warm.expect("not-found was run");
 
     let na = || "n/a".to_owned();
+    let checkpoints = RSS_CHECKPOINTS.map(|n| n.to_string()).join(" / ");
     println!(
-        "| function | stripped bootstrap | zipped | init, median (min–max) | peak RSS after {RSS_EARLY} / {RSS_LATE} invocations |"
+        "| function | stripped bootstrap | zipped | init, median (min–max) | peak RSS after {checkpoints} invocations |"
     );
     println!("|---|---:|---:|---:|---:|");
     for name in FUNCTIONS {
@@ -629,13 +677,16 @@ async fn main() {
             *row.init.iter().max().unwrap(),
         );
         let init = median(&mut row.init);
-        let rss = row.rss_kib.map_or_else(na, |(early, late)| {
-            format!(
-                "{:.1} / {:.1} MiB",
-                early as f64 / 1024.0,
-                late as f64 / 1024.0
-            )
-        });
+        let rss = if row.rss_kib.is_empty() {
+            na()
+        } else {
+            let mib: Vec<String> = row
+                .rss_kib
+                .iter()
+                .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
+                .collect();
+            format!("{} MiB", mib.join(" / "))
+        };
         let baseline = if name == "not-found" {
             " (no SDK client: baseline)"
         } else {
@@ -651,17 +702,34 @@ async fn main() {
         );
     }
     println!();
+    let ratio = |d: Duration| d.as_secs_f64() / raw.as_secs_f64();
     println!(
         "Init is process start to the first `GET /runtime/invocation/next`, median of {INIT_RUNS} \
-         spawns per function. Peak RSS is `VmHWM`. Warm `GET /links/{{id}}` through the bootstrap \
-         (event handed out to response posted, median of {LATENCY_RUNS} after {LATENCY_WARMUPS} \
-         warm-ups) against one raw consistent `GetItem` of the same item on the same DynamoDB \
-         Local, interleaved: handler {:.2} ms, raw GetItem {:.2} ms, ratio {:.2}×. For scale, \
-         not-found (no DynamoDB request) takes {:.2} ms the same way (median of {RSS_LATE}).",
-        handler.as_secs_f64() * 1e3,
-        raw.as_secs_f64() * 1e3,
-        handler.as_secs_f64() / raw.as_secs_f64(),
-        floor.as_secs_f64() * 1e3,
+         spawns per function. Peak RSS is `VmHWM`. The functions log JSON at INFO, as deployed."
+    );
+    println!();
+    println!(
+        "Warm `GET /links/{{id}}` (medians of {LATENCY_RUNS} after {LATENCY_WARMUPS} warm-ups, \
+         interleaved with one raw consistent `GetItem` of the same item by the same SDK on the \
+         same DynamoDB Local):"
+    );
+    println!();
+    println!("| measured | median | ratio to raw GetItem |");
+    println!("|---|---:|---:|");
+    println!("| raw `GetItem` | {} | 1.00× |", ms2(raw));
+    println!(
+        "| retrieve handler (its own `duration_ms`: authentication, `GetItem`, JSON) | {} | {:.2}× |",
+        ms2(inside),
+        ratio(inside)
+    );
+    println!(
+        "| whole invocation (event handed out by the Runtime API to response posted back) | {} | {:.2}× |",
+        ms2(invocation),
+        ratio(invocation)
+    );
+    println!(
+        "| not-found, whole invocation (no DynamoDB request: the Runtime API floor) | {} | — |",
+        ms2(floor)
     );
 
     store
