@@ -3,9 +3,10 @@
 use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
 use crate::store::Store;
-use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use lambda_http::{Body, Error, IntoResponse, Request, RequestExt, Response, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 
 /// Shared state of a running function: the store, the key cache and configuration.
 pub struct AppContext {
@@ -152,11 +153,25 @@ where
                 duration_ms = started.elapsed().as_secs_f64() * 1e3,
                 "request handled"
             );
-            Ok::<_, Infallible>(response)
+            Ok::<_, Infallible>(Finished(response))
         }
         .instrument(span)
     }))
     .await
+}
+
+/// A handler's response, handed to the runtime as it is.
+///
+/// `lambda_http`'s own `IntoResponse` for `Response<B>` collects every body again and decodes text
+/// bodies a second time, through `encoding_rs`, by the charset of their `Content-Type`. Every
+/// body here is already UTF-8 JSON in a `Body::Text`, so that work, and `encoding_rs`'s tables in
+/// every binary, are skipped.
+struct Finished(Response<Body>);
+
+impl IntoResponse for Finished {
+    fn into_response(self) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// Logging as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`,
