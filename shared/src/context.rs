@@ -3,6 +3,7 @@
 use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
 use crate::store::Store;
+use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Body, Error, IntoResponse, Request, RequestExt, Response, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
@@ -88,7 +89,7 @@ pub fn lambda_dynamodb_client() -> Result<aws_sdk_dynamodb::Client, Error> {
 /// The DynamoDB endpoint to use instead of the region's. The template declares the variable empty,
 /// because `sam local` only lets `--env-vars` set variables a function declares; empty means none.
 fn endpoint_override(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// A DynamoDB client from the full default configuration chain (profiles included), for the
@@ -175,26 +176,14 @@ impl IntoResponse for Finished {
 }
 
 /// Logging as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`,
-/// at the level `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names, INFO otherwise.
+/// at the level `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names (see [`log_level`]).
 ///
 /// The runtime's own `init_default_subscriber` does the same through an `EnvFilter`, whose regex
 /// engine is a sizeable share of every binary; a function only ever needs one global level, so a
 /// plain level filter serves (per-module `RUST_LOG` directives are not supported).
 fn init_logging() {
-    use lambda_http::tracing::subscriber::filter::LevelFilter;
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        // Lambda's levels include FATAL, which tracing calls ERROR.
-        .map(|l| {
-            if l.eq_ignore_ascii_case("fatal") {
-                "error".to_owned()
-            } else {
-                l
-            }
-        })
-        .and_then(|l| l.parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
+    let setting = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
+    let level = log_level(setting.ok().as_deref());
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let logs = lambda_http::tracing::subscriber::fmt()
         .with_target(false)
@@ -207,9 +196,34 @@ fn init_logging() {
     }
 }
 
+/// The level to log at: the one `setting` names, INFO when it names none, and never more than
+/// DEBUG. At TRACE, `lambda_runtime` logs every raw event (its `Authorization` header carries the
+/// secret key, its body a buyer's details) and the SDK logs whole signed requests (the execution
+/// role's session token included). Lambda's FATAL is tracing's ERROR.
+fn log_level(setting: Option<&str>) -> LevelFilter {
+    let level = match setting.map(str::trim) {
+        Some(l) if l.eq_ignore_ascii_case("fatal") => LevelFilter::ERROR,
+        Some(l) => l.parse().unwrap_or(LevelFilter::INFO),
+        None => LevelFilter::INFO,
+    };
+    level.min(LevelFilter::DEBUG)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::endpoint_override;
+    use super::{LevelFilter, endpoint_override, log_level};
+
+    #[test]
+    fn trace_is_capped_at_debug_and_fatal_means_error() {
+        assert_eq!(log_level(Some("TRACE")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some("trace")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some("DEBUG")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some("WARN")), LevelFilter::WARN);
+        assert_eq!(log_level(Some("FATAL")), LevelFilter::ERROR);
+        assert_eq!(log_level(Some("off")), LevelFilter::OFF);
+        assert_eq!(log_level(Some("nonsense")), LevelFilter::INFO);
+        assert_eq!(log_level(None), LevelFilter::INFO);
+    }
 
     #[test]
     fn an_empty_endpoint_means_the_regions_own() {

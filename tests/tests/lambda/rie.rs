@@ -10,14 +10,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The x86_64 emulator SAM CLI ships (and runs inside its containers); the repo's venv has it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! rie_arch {
+    () => {
+        "x86_64"
+    };
+}
+#[cfg(target_arch = "aarch64")]
+macro_rules! rie_arch {
+    () => {
+        "arm64"
+    };
+}
+
+/// The emulator SAM CLI ships (and runs inside its containers) for this machine's architecture;
+/// the repo's venv has it.
 const RIE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../.venv/lib/python3.11/site-packages/samcli/local/rapid/aws-lambda-rie-x86_64"
+    "/../.venv/lib/python3.11/site-packages/samcli/local/rapid/aws-lambda-rie-",
+    rie_arch!()
 );
 
-const BUILD_HINT: &str = "build the functions with scripts/test (which builds them), or with \
-    `cargo lambda build --release` and LAMBDA_BOOTSTRAP_DIR=target/lambda";
+const BUILD_HINT: &str = "run scripts/test, which builds the functions into target/lambda-host \
+    and sets LAMBDA_BOOTSTRAP_DIR (see build_host_bootstraps in scripts/lib.sh)";
 
 /// `<LAMBDA_BOOTSTRAP_DIR>/<function>/bootstrap`, as `cargo lambda build --release` lays it out.
 /// Missing is a failure, not a skip: a skipped test would pass while proving nothing.
@@ -100,10 +115,12 @@ impl Rie {
                 ("AWS_LAMBDA_FUNCTION_NAME", function),
                 ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
                 ("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"),
-                // Lambda's advanced logging controls, which lambda_runtime's subscriber reads.
-                // DEBUG, above production's INFO, so the no-secrets check covers more output.
+                // Lambda's advanced logging controls, which the functions read. TRACE, the most a
+                // misconfigured function could be given, so the no-secrets check covers the most
+                // output: the functions cap it at DEBUG, below which the runtime would log raw
+                // events, Authorization header included.
                 ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-                ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+                ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
             ])
             .stdin(Stdio::null())
             .stdout(out)
