@@ -39,17 +39,32 @@ start_dynamodb_local() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 }
 
-# Builds every function's release bootstrap for this machine exactly as `sam build` does for
-# x86_64 (cargo-lambda's defaults: zig as the linker, target x86_64-unknown-linux-gnu, one package
-# per function), into the shared target/; exports LAMBDA_BOOTSTRAP_DIR. scripts/test,
-# scripts/bench-lambda and scripts/build-lambdas x86_64 share these artefacts: the same flags and
-# the same package selection mean cargo compiles the release binaries once, and `sam build` then
-# only copies them.
+# The architecture of this machine, in the template's terms (its Architecture parameter).
+host_lambda_arch() {
+  case "$(uname -m)" in
+    x86_64) echo x86_64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) echo "Lambda runs x86_64 and arm64 only, not $(uname -m)" >&2; return 1 ;;
+  esac
+}
+
+# Builds every function's release bootstrap for this machine with the cargo-lambda flags
+# `sam build` uses for this architecture (its default zig linker, the target for the host's
+# architecture, the release profile), all function packages in one cargo run; exports
+# LAMBDA_BOOTSTRAP_DIR. scripts/test, scripts/bench-lambda and the emulator tests use them.
+#
+# The copies go to target/lambda-host, not cargo-lambda's target/lambda, which `sam build` fills
+# for whichever architecture it last built. Cargo's own output (target/<triple>/release) is
+# shared, so `sam build` for this architecture afterwards finds nothing to compile and packages
+# these same binaries; scripts/test checks they are byte-identical.
 build_host_bootstraps() {
-  [ "$(uname -m)" = x86_64 ] || { echo "the Lambda emulator tests need an x86_64 host" >&2; return 1; }
-  local packages=()
+  local triple packages=()
+  case "$(host_lambda_arch)" in
+    x86_64) triple=x86_64-unknown-linux-gnu ;;
+    arm64) triple=aarch64-unknown-linux-gnu ;;
+  esac
   for dir in "$ROOT"/functions/*/; do packages+=("--package=$(basename "$dir")"); done
-  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --target x86_64-unknown-linux-gnu \
-    "${packages[@]}"
-  export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda"
+  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --target "$triple" \
+    --lambda-dir "$ROOT/target/lambda-host" "${packages[@]}"
+  export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda-host"
 }

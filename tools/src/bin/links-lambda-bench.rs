@@ -11,7 +11,7 @@
 //! The functions log as the template deploys them (JSON, INFO); the bench reads those logs, and
 //! the `duration_ms` of each "request handled" line is the handler's own time for the request.
 //!
-//! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda`), holding `<function>/bootstrap`
+//! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda-host`), holding `<function>/bootstrap`
 //! to run; `LAMBDA_PACKAGE_DIR`, holding the stripped `<function>/bootstrap` and `<function>.zip`
 //! whose sizes are reported; the AWS variables and `AWS_ENDPOINT_URL_DYNAMODB` of DynamoDB Local.
 
@@ -533,7 +533,7 @@ struct Row {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let bootstraps = PathBuf::from(
-        std::env::var("LAMBDA_BOOTSTRAP_DIR").unwrap_or_else(|_| "target/lambda".into()),
+        std::env::var("LAMBDA_BOOTSTRAP_DIR").unwrap_or_else(|_| "target/lambda-host".into()),
     );
     let packages = std::env::var("LAMBDA_PACKAGE_DIR").map(PathBuf::from).ok();
     let bootstrap = |name: &str| bootstraps.join(name).join("bootstrap");
