@@ -304,15 +304,17 @@ impl Instance {
     async fn handler_durations(&self, count: usize) -> Vec<f64> {
         let give_up = Instant::now() + PATIENCE;
         loop {
-            let handled = self.handled.lock().unwrap().clone();
-            if handled.len() >= count {
-                return handled;
-            }
+            let logged = {
+                let handled = self.handled.lock().unwrap();
+                if handled.len() >= count {
+                    return handled.clone();
+                }
+                handled.len()
+            };
             assert!(
                 Instant::now() < give_up,
-                "{} logged {} of {count} \"request handled\" lines",
+                "{} logged {logged} of {count} \"request handled\" lines",
                 self.name,
-                handled.len()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -502,12 +504,9 @@ fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn ms2(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+/// `d` in milliseconds with `places` decimals.
+fn ms(d: Duration, places: usize) -> String {
+    format!("{:.*} ms", places, d.as_secs_f64() * 1e3)
 }
 
 fn mib(bytes: u64) -> String {
@@ -633,13 +632,15 @@ async fn main() {
         raw.push(start.elapsed());
         assert!(item.item().is_some());
     }
-    let mut inside: Vec<f64> = instance
+    let mut inside: Vec<Duration> = instance
         .handler_durations(LATENCY_WARMUPS + LATENCY_RUNS)
         .await
-        .split_off(LATENCY_WARMUPS);
+        .split_off(LATENCY_WARMUPS)
+        .into_iter()
+        .map(|ms| Duration::from_secs_f64(ms / 1e3))
+        .collect();
     drop(instance);
-    inside.sort_by(f64::total_cmp);
-    let inside = Duration::from_secs_f64(inside[inside.len() / 2] / 1e3);
+    let inside = median(&mut inside);
     let (invocation, raw) = (median(&mut invocation), median(&mut raw));
 
     // Peak RSS once warm and after many more invocations: equal figures mean no growth.
@@ -696,7 +697,7 @@ async fn main() {
             "| {name}{baseline} | {} | {} | {} ({:.1}–{:.1}) | {rss} |",
             row.stripped.map_or_else(na, mib),
             row.zipped.map_or_else(na, mib),
-            ms(init),
+            ms(init, 1),
             min.as_secs_f64() * 1e3,
             max.as_secs_f64() * 1e3,
         );
@@ -716,20 +717,20 @@ async fn main() {
     println!();
     println!("| measured | median | ratio to raw GetItem |");
     println!("|---|---:|---:|");
-    println!("| raw `GetItem` | {} | 1.00× |", ms2(raw));
+    println!("| raw `GetItem` | {} | 1.00× |", ms(raw, 2));
     println!(
         "| retrieve handler (its own `duration_ms`: authentication, `GetItem`, JSON) | {} | {:.2}× |",
-        ms2(inside),
+        ms(inside, 2),
         ratio(inside)
     );
     println!(
         "| whole invocation (event handed out by the Runtime API to response posted back) | {} | {:.2}× |",
-        ms2(invocation),
+        ms(invocation, 2),
         ratio(invocation)
     );
     println!(
         "| not-found, whole invocation (no DynamoDB request: the Runtime API floor) | {} | — |",
-        ms2(floor)
+        ms(floor, 2)
     );
 
     store
