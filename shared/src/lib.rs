@@ -1,19 +1,27 @@
-//! What every Links API function shares: the Link model, validation, ids, errors and their HTTP
-//! responses, authentication, and the DynamoDB mapping.
+//! What every Links API function shares, in layers. Each layer uses only the layers above it in
+//! this list, never one below, so each can be read and tested on its own:
+//!
+//! 1. [`domain`]: what the API is about (links, lists, principals and keys, ids, currencies,
+//!    the error type), with no I/O and no HTTP.
+//! 2. [`validate`]: raw request parameters into domain types, with the rules the README lists.
+//! 3. [`store`]: DynamoDB, over domain types: the table layout, links, keys, idempotency records,
+//!    and the list machinery every collection shares.
+//! 4. [`auth`]: secret keys into principals, over a key lookup it is handed (the store, or a
+//!    table in its unit tests), with its caches and failure budgets.
+//! 5. [`http`]: the edge: request parsing, responses and Omise error objects, routes, and the
+//!    Lambda runtime loop with its logs.
+//!
+//! A new feature takes one name through every layer, as links do: payments add
+//! `domain::charge`, `validate::charge`, `store::charges` and their functions; events likewise.
 
 pub mod auth;
-pub mod context;
-pub mod currency;
-pub mod error;
+pub mod domain;
 pub mod http;
-pub mod ids;
-pub mod model;
-pub mod routes;
 pub mod store;
 pub mod validate;
 
-pub use context::{AppContext, serve, serve_without_context};
-pub use error::ApiError;
+pub use domain::error::ApiError;
+pub use http::serve::{AppContext, serve, serve_without_context};
 
 /// Re-exported so every function uses the same clock type without its own dependency line.
 pub use chrono;

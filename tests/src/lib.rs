@@ -1,17 +1,31 @@
 //! The integration test harness: a real DynamoDB Local, a fresh table and two fresh accounts per
-//! test, and requests served in-process through the same routing as the local server.
+//! test, and requests served in-process exactly as the local server serves them (an API Gateway
+//! event decoded by `lambda_http`, then the route's handler).
 //!
 //! DynamoDB Local is the one `scripts/test` started (`DYNAMODB_ENDPOINT`), or, when the tests run
 //! on their own (`cargo test`), one started here on a free port for the life of the test process.
+//! [`faults`] puts a fault-injecting proxy, or a DynamoDB Local of a test's own, in between.
+//!
+//! Every DynamoDB request a handler makes is recorded (function, IAM action, partition key) into
+//! `IAM_OBSERVED`, which `scripts/check-iam` compares with the template's policies.
+
+pub mod faults;
+mod iam;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use futures_util::future::LocalBoxFuture;
 use lambda_http::Body;
-use lambda_http::http::{self, HeaderMap};
+use lambda_http::http::HeaderMap;
 use serde_json::Value;
 use shared::AppContext;
+use shared::auth::{AuthLimits, Authenticator};
+use shared::domain::link::{Link, NewLink};
+use shared::domain::principal::Principal;
 use shared::store::Store;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use tools::{Event, join_all};
 
 /// The payment page base URL every test app uses.
 pub const PAYMENT_BASE: &str = "https://pay.test.example/pay";
@@ -21,51 +35,27 @@ pub fn dynamodb_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| match std::env::var("DYNAMODB_ENDPOINT") {
         Ok(endpoint) => endpoint,
-        Err(_) => start_dynamodb_local(),
+        Err(_) => faults::start_watched_dynamodb_local(),
     })
 }
 
-// The watcher shell is never waited for: it must outlive this call, and it ends by itself.
-#[allow(clippy::zombie_processes)]
-fn start_dynamodb_local() -> String {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    // The shell outlives neither this process nor DynamoDB Local: it stops the server once the
-    // test process is gone, so no JVM is left behind.
-    let watcher = format!(
-        "{root}/scripts/dynamodb-local {port} >/dev/null 2>&1 & server=$!; \
-         while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $server",
-        parent = std::process::id()
-    );
-    std::process::Command::new("bash")
-        .arg("-c")
-        .arg(watcher)
-        .spawn()
-        .expect("bash to start DynamoDB Local");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "DynamoDB Local did not start (run scripts/setup?)"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    format!("http://127.0.0.1:{port}")
-}
-
-/// A DynamoDB client for DynamoDB Local.
-pub fn local_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// A DynamoDB client for `endpoint`, configured as the functions' (timeouts and retries), that
+/// records what each handler asks of DynamoDB.
+pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = shared::store::resilience(aws_sdk_dynamodb::Config::builder())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(dynamodb_endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .http_client(shared::context::http_client())
+        .http_client(shared::store::http_client())
+        .interceptor(iam::RecordAccess)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB client for the shared DynamoDB Local.
+pub fn local_client() -> aws_sdk_dynamodb::Client {
+    client_for(dynamodb_endpoint())
 }
 
 /// A secret key pair of one account.
@@ -76,6 +66,16 @@ pub struct Account {
     pub live_key: String,
 }
 
+impl Account {
+    /// The account in test mode.
+    pub fn test(&self) -> Principal {
+        Principal {
+            account_id: self.id.clone(),
+            livemode: false,
+        }
+    }
+}
+
 /// The API over a table of its own, with two accounts.
 pub struct TestApp {
     pub ctx: AppContext,
@@ -84,7 +84,7 @@ pub struct TestApp {
 }
 
 /// A fresh table name: tests in one process, and processes sharing one DynamoDB Local, never meet.
-fn table_name() -> String {
+pub fn table_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
         "links-test-{}-{}",
@@ -94,7 +94,17 @@ fn table_name() -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let store = Store::new(local_client(), table_name());
+    spawn_app_with(local_client(), Authenticator::default()).await
+}
+
+/// An app whose key cache has these limits (tests of expiry and revocation).
+pub async fn spawn_app_with_auth(limits: AuthLimits) -> TestApp {
+    spawn_app_with(local_client(), Authenticator::with_limits(limits)).await
+}
+
+/// An app on its own client (pointed at a fault proxy, say) and authenticator.
+pub async fn spawn_app_with(client: aws_sdk_dynamodb::Client, auth: Authenticator) -> TestApp {
+    let store = Store::new(client, table_name());
     store.create_table().await.expect("create the test table");
     let account = |a: shared::store::NewAccount| Account {
         id: a.account_id,
@@ -105,7 +115,7 @@ pub async fn spawn_app() -> TestApp {
     let alice = account(store.create_account(now).await.expect("create account"));
     let bob = account(store.create_account(now).await.expect("create account"));
     TestApp {
-        ctx: AppContext::new(store, PAYMENT_BASE),
+        ctx: AppContext::with_auth(store, PAYMENT_BASE, auth),
         alice,
         bob,
     }
@@ -118,11 +128,10 @@ pub fn basic_auth(key: &str) -> String {
     format!("Basic {credentials}")
 }
 
-/// A request being built.
+/// A request being built: an API Gateway event for the route its method and path take.
 pub struct Call<'a> {
     app: &'a TestApp,
-    builder: http::request::Builder,
-    body: Vec<u8>,
+    event: Event,
 }
 
 /// A response, with its body parsed as JSON (`Value::Null` if it is not JSON).
@@ -137,13 +146,16 @@ impl TestApp {
     pub fn call(&self, method: &str, path_and_query: &str) -> Call<'_> {
         Call {
             app: self,
-            builder: http::Request::builder().method(method).uri(path_and_query),
-            body: Vec::new(),
+            event: Event::routed(method, path_and_query),
         }
     }
 
     /// Creates a link with `key` and returns the created link, asserting success.
-    pub async fn create_link(&self, key: &str, params: Value) -> Value {
+    pub fn create_link<'s>(&'s self, key: &'s str, params: Value) -> LocalBoxFuture<'s, Value> {
+        Box::pin(self.created_link(key, params))
+    }
+
+    async fn created_link(&self, key: &str, params: Value) -> Value {
         let response = self
             .call("POST", "/links")
             .key(key)
@@ -162,11 +174,34 @@ impl TestApp {
     pub fn link_params(title: &str) -> Value {
         serde_json::json!({"amount": 10_000, "currency": "thb", "title": title, "description": "a test link"})
     }
+
+    /// Stores links for `owner` created at the given times (in the past, say), as an import
+    /// would: counted exactly as creates count them.
+    pub async fn import_links(
+        &self,
+        owner: &Principal,
+        times: &[shared::chrono::DateTime<shared::chrono::Utc>],
+    ) -> Vec<Link> {
+        let new = NewLink {
+            amount: 10_000,
+            currency: shared::domain::currency::Currency::find("thb").unwrap(),
+            title: "imported".into(),
+            description: "a test link".into(),
+            multiple: false,
+        };
+        let links: Vec<Link> = times.iter().map(|t| Link::new(owner, &new, *t)).collect();
+        self.ctx
+            .store
+            .import_links(&links)
+            .await
+            .expect("import links");
+        links
+    }
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.builder = self.builder.header(name, value);
+        self.event = self.event.header(name, value);
         self
     }
 
@@ -175,30 +210,40 @@ impl Call<'_> {
         self.header("authorization", &basic_auth(key))
     }
 
-    pub fn json(mut self, body: &Value) -> Self {
-        self.body = serde_json::to_vec(body).expect("serialise JSON");
-        self.header("content-type", "application/json")
-    }
-
-    /// A form body, already encoded (`a=1&b=%E0%B8%81`).
-    pub fn form(mut self, body: &str) -> Self {
-        self.body = body.as_bytes().to_vec();
-        self.header("content-type", "application/x-www-form-urlencoded")
-    }
-
-    /// A raw body with no Content-Type of its own.
-    pub fn raw(mut self, body: &[u8]) -> Self {
-        self.body = body.to_vec();
+    /// The caller's address, as API Gateway reports it.
+    pub fn from_ip(mut self, ip: &str) -> Self {
+        self.event = self.event.source_ip(ip);
         self
     }
 
-    pub async fn send(self) -> TestResponse {
-        let request = self.builder.body(()).expect("a valid request");
-        let (parts, ()) = request.into_parts();
-        let response = match tools::lambda_request(parts, self.body) {
-            Ok(request) => tools::dispatch(&self.app.ctx, request).await,
-            Err(error) => error.into_response(),
-        };
+    pub fn json(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .raw(&serde_json::to_vec(body).expect("serialise JSON"))
+    }
+
+    /// A form body, already encoded (`a=1&b=%E0%B8%81`).
+    pub fn form(self, body: &str) -> Self {
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .raw(body.as_bytes())
+    }
+
+    /// A raw body, with whatever Content-Type was set before (or none).
+    pub fn raw(mut self, body: &[u8]) -> Self {
+        self.event = self.event.body(body.to_vec());
+        self
+    }
+
+    /// Sends the request. The future is boxed so that a test awaiting many of them keeps a small
+    /// stack frame: unboxed, each await point holds a whole handler's state inline, and a debug
+    /// build's frame for a test with a few dozen requests overflows a test thread's 2 MiB.
+    pub fn send(self) -> LocalBoxFuture<'a, TestResponse> {
+        Box::pin(self.sent())
+    }
+
+    async fn sent(self) -> TestResponse {
+        let function = iam::function_of(&self.event);
+        let request = self.event.into_request();
+        let response = iam::as_function(function, tools::dispatch(&self.app.ctx, request)).await;
         let (parts, body) = response.into_parts();
         let bytes: &[u8] = match &body {
             Body::Empty => &[],
@@ -230,6 +275,14 @@ impl TestResponse {
         assert!(!message.is_empty());
         message
     }
-}
 
-pub use tools::join_all;
+    /// The ids of a list's data.
+    pub fn ids(&self) -> Vec<String> {
+        self.body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {:?}", self.body))
+            .iter()
+            .map(|l| l["id"].as_str().expect("an id").to_owned())
+            .collect()
+    }
+}

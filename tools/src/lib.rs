@@ -1,29 +1,33 @@
 //! Serving the Lambda handlers over plain HTTP, the way API Gateway routes to them.
 //!
-//! The local server and the integration tests both go through [`dispatch`], so what the tests
-//! exercise is exactly what `scripts/dev` serves: the route table of `shared::routes` (checked
-//! against template.yaml by a test), the path parameter and query string as API Gateway fills them,
-//! and the `$default` not-found function for everything else.
+//! The local server and the integration tests both turn each request into an API Gateway event
+//! ([`gateway::Event`]), let `lambda_http` decode it as the deployed function does, and call the
+//! route's handler through [`dispatch`]. So what the tests exercise is exactly what `scripts/dev`
+//! serves: the route table of `shared::http::routes` (checked against template.yaml by a test),
+//! the path parameter and query string as the deployed functions see them, and the `$default`
+//! not-found function for everything else.
+
+pub mod gateway;
 
 use hyper::body::Incoming;
-use lambda_http::http;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use shared::AppContext;
-use shared::error::ApiError;
-use shared::routes::{Operation, Resolution, resolve};
-use std::collections::HashMap;
+use shared::http::routes::{Operation, Resolution, resolve};
 
-/// Routes `req` to its operation's handler, as API Gateway would, and returns its response.
+pub use futures_util::future::join_all;
+pub use gateway::Event;
+
+/// The largest body the local server reads, as API Gateway's HTTP API takes at most 10 MB; the
+/// functions themselves refuse much less (`shared::http::request::MAX_BODY_BYTES`).
+pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Calls the handler of `req`'s route, as API Gateway would, and returns its response.
 pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
-    let (operation, id) = match resolve(req.method().as_str(), req.uri().path()) {
-        Resolution::Found { operation, id } => (operation, id),
+    let operation = match resolve(req.method().as_str(), req.uri().path()) {
+        Resolution::Found { operation, .. } => operation,
         Resolution::MethodNotAllowed(_) | Resolution::NotFound => {
             return not_found::not_found(req).await;
         }
-    };
-    let req = match id {
-        Some(id) => req.with_path_parameters(HashMap::from([("id".to_owned(), id)])),
-        None => req,
     };
     match operation {
         Operation::CreateLink => create_link::create_link(ctx, req).await,
@@ -34,36 +38,36 @@ pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
     }
 }
 
-/// Turns a request as it arrives over HTTP into the request a Lambda handler sees: the body as
-/// bytes and the query string decoded into parameters (API Gateway does both before invoking).
-pub fn lambda_request(parts: http::request::Parts, body: Vec<u8>) -> Result<Request, ApiError> {
-    let query = parts.uri.query().unwrap_or("");
-    let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, value) in shared::http::parse_urlencoded(query.as_bytes())? {
-        params.entry(key).or_default().push(value);
-    }
-    let body = if body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Binary(body)
-    };
-    Ok(Request::from_parts(parts, body).with_query_string_parameters(params))
-}
-
-/// Serves one HTTP request from hyper through [`dispatch`].
+/// Serves one HTTP request from hyper: as API Gateway, it becomes an event (from `peer`), then a
+/// handler's request through [`dispatch`].
 pub async fn serve_http(
     ctx: &AppContext,
+    peer: std::net::SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, std::convert::Infallible> {
-    use http_body_util::BodyExt;
+    use http_body_util::{BodyExt, Limited};
     let (parts, body) = req.into_parts();
-    let response = match body.collect().await {
-        Ok(collected) => match lambda_request(parts, collected.to_bytes().to_vec()) {
-            Ok(req) => dispatch(ctx, req).await,
-            Err(error) => error.into_response(),
-        },
-        Err(e) => {
-            ApiError::BadRequest(format!("the request body could not be read: {e}")).into_response()
+    let response = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+        Ok(collected) => {
+            let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut event = Event::routed(parts.method.as_str(), path_and_query)
+                .source_ip(&peer.ip().to_string());
+            for (name, value) in &parts.headers {
+                event = event.header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+            }
+            let body = collected.to_bytes();
+            if !body.is_empty() {
+                event = event.body(body.to_vec());
+            }
+            dispatch(ctx, event.into_request()).await
+        }
+        // What API Gateway answers itself, in its own words, for a body it will not take.
+        Err(_) => {
+            let mut response = Response::new(Body::Text(
+                r#"{"message":"Request Entity Too Large"}"#.into(),
+            ));
+            *response.status_mut() = lambda_http::http::StatusCode::PAYLOAD_TOO_LARGE;
+            response
         }
     };
     let (parts, body) = response.into_parts();
@@ -72,37 +76,4 @@ pub async fn serve_http(
         parts,
         http_body_util::Full::new(bytes),
     ))
-}
-
-/// Drives `futures` concurrently on the current task and returns their outputs in order (what
-/// `futures::future::join_all` does, without the dependency).
-pub async fn join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut pending: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all_done = true;
-        for (slot, output) in pending.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => {
-                        *output = Some(value);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all_done = false,
-                }
-            }
-        }
-        if all_done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs
-        .into_iter()
-        .map(|o| o.expect("every future finished"))
-        .collect()
 }

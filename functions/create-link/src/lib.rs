@@ -1,28 +1,49 @@
 //! `POST /links`: creates a payment link.
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
-use shared::chrono::Utc;
-use shared::http::{Params, json_response, respond};
-use shared::model::Link;
-use shared::validate::NewLink;
+use shared::domain::link::Link;
+use shared::http::request::{body_params, idempotency_key};
+use shared::http::response::{answer, json_text_response};
+use shared::store::CreateOutcome;
+use shared::validate::parse_new_link;
 use shared::{ApiError, AppContext};
 
 /// Authenticates, validates the body (JSON or form), then writes the link in one DynamoDB round
 /// trip. Answers `200` with the new link, as Omise does.
+///
+/// With an `Idempotency-Key` header, the same key and parameters within 24 hours answer the
+/// first create's response again (with `Idempotent-Replayed: true`) and create nothing; the same
+/// key with other parameters answers `422 idempotency_key_reused`.
 pub async fn create_link(ctx: &AppContext, req: Request) -> Response<Body> {
-    respond(handle(ctx, req).await)
+    answer(handle(ctx, req)).await
 }
 
 async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
     let owner = ctx.authenticate(&req).await?;
-    let new = NewLink::parse(&Params::from_body(&req)?)?;
-    let now = Utc::now();
-    let link = Link::new(&owner, new, now);
-    ctx.store.insert_link(&link).await?;
-    tracing::info!(link = %link.id, "link created");
-    Ok(json_response(
-        StatusCode::OK,
-        &link.view(&ctx.payment_base_url, now),
-    ))
+    let key = idempotency_key(&req)?;
+    let new = parse_new_link(&body_params(&req)?)?;
+    // The response is written before the link is stored, so an idempotency record can hold it.
+    let render = |link: &Link| {
+        serde_json::to_string(&link.view(&ctx.payment_base_url, link.created))
+            .map_err(ApiError::internal)
+    };
+    match ctx
+        .store
+        .create_link(&owner, &new, key.as_ref(), render)
+        .await?
+    {
+        CreateOutcome::Created { link, body } => {
+            tracing::info!(link = %link.id, "link created");
+            Ok(json_text_response(StatusCode::OK, body))
+        }
+        CreateOutcome::Replayed { body } => {
+            tracing::info!("link create replayed for its idempotency key");
+            let mut response = json_text_response(StatusCode::OK, body);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
 }

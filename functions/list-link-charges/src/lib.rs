@@ -6,19 +6,21 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::chrono::Utc;
-use shared::http::{Params, json_response, link_id, respond};
-use shared::model::ListObject;
-use shared::validate::ListParams;
+use shared::domain::list::ListObject;
+use shared::http::request::{link_id, query_and_body_params};
+use shared::http::response::{answer, json_response};
+use shared::validate::parse_list_query;
 use shared::{ApiError, AppContext};
 
 pub async fn list_link_charges(ctx: &AppContext, req: Request) -> Response<Body> {
-    respond(handle(ctx, req).await)
+    answer(handle(ctx, req)).await
 }
 
 async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
     let owner = ctx.authenticate(&req).await?;
     let id = link_id(&req, &owner)?;
-    let params = ListParams::parse(&Params::from_query_and_body(&req)?, Utc::now())?;
+    let now = Utc::now();
+    let query = parse_list_query(&query_and_body_params(&req)?, now)?;
     ctx.store
         .get_link(&owner, id)
         .await?
@@ -26,6 +28,6 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
     let charges: Vec<()> = Vec::new();
     Ok(json_response(
         StatusCode::OK,
-        &ListObject::page(format!("/links/{id}/charges"), &params, charges, 0),
+        &ListObject::page(format!("/links/{id}/charges"), &query, now, charges, 0),
     ))
 }

@@ -3,25 +3,24 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::chrono::Utc;
-use shared::http::{Params, json_response, respond};
-use shared::model::ListObject;
-use shared::validate::ListParams;
+use shared::domain::list::ListObject;
+use shared::http::request::query_and_body_params;
+use shared::http::response::{answer, json_response};
+use shared::validate::parse_list_query;
 use shared::{ApiError, AppContext};
 
 /// Paging and filters come from the query string or, as the official Python client sends them, a
-/// JSON body on the GET; the query string wins where both give one.
+/// JSON body on the GET; the query string wins where both give one. A page costs reads in
+/// proportion to its `limit` at any offset (see `shared::store::collection`).
 pub async fn list_links(ctx: &AppContext, req: Request) -> Response<Body> {
-    respond(handle(ctx, req).await)
+    answer(handle(ctx, req)).await
 }
 
 async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
     let owner = ctx.authenticate(&req).await?;
     let now = Utc::now();
-    let params = ListParams::parse(&Params::from_query_and_body(&req)?, now)?;
-    let page = ctx
-        .store
-        .list_links(&owner, &params, params.is_filtered(now))
-        .await?;
+    let query = parse_list_query(&query_and_body_params(&req)?, now)?;
+    let page = ctx.store.list_links(&owner, &query, now).await?;
     let data = page
         .links
         .iter()
@@ -29,6 +28,6 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        &ListObject::page("/links".into(), &params, data, page.total),
+        &ListObject::page("/links".into(), &query, now, data, page.total),
     ))
 }

@@ -4,7 +4,8 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::ApiError;
-use shared::routes::{Resolution, resolve};
+use shared::http::response::error_response;
+use shared::http::routes::{Resolution, resolve};
 
 pub async fn not_found(req: Request) -> Response<Body> {
     let path = req.uri().path();
@@ -16,5 +17,5 @@ pub async fn not_found(req: Request) -> Response<Body> {
             ApiError::NotFound(format!("path {shown}"))
         }
     };
-    error.into_response()
+    error_response(error)
 }

@@ -3,11 +3,12 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::chrono::Utc;
-use shared::http::{json_response, link_id, respond};
+use shared::http::request::link_id;
+use shared::http::response::{answer, json_response};
 use shared::{ApiError, AppContext};
 
 pub async fn retrieve_link(ctx: &AppContext, req: Request) -> Response<Body> {
-    respond(handle(ctx, req).await)
+    answer(handle(ctx, req)).await
 }
 
 async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {

@@ -1,5 +1,5 @@
 use links_tests::spawn_app;
-use shared::routes::ROUTES;
+use shared::http::routes::ROUTES;
 use std::collections::BTreeSet;
 
 /// `(function logical id, CodeUri, method, path)` of every HttpApi event in template.yaml, read

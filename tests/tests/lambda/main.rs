@@ -8,10 +8,9 @@
 //! and `lambda_http` is built with just its `apigw_http` feature, so a REST API (v1) event can
 //! never reach them (and would not even decode).
 
-mod event;
 mod rie;
 
-use event::Event;
+use links_tests::Event;
 use links_tests::{PAYMENT_BASE, TestApp, spawn_app};
 use rie::{LambdaResponse, Rie};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! One function's release `bootstrap` running under the AWS Lambda Runtime Interface Emulator, and
 //! a minimal HTTP client to invoke it.
 
-use super::event::Event;
+use links_tests::Event;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,19 +1,27 @@
 //! Administration that is not part of the API: creating the table (for DynamoDB Local; deployed
-//! stacks get it from template.yaml) and creating accounts, whose secret keys are printed once and
-//! stored only as hashes.
+//! stacks get it from template.yaml), accounts, and their keys. Secret keys are printed once, when
+//! created, and stored only as hashes.
 //!
 //! ```text
 //! links-admin create-table
 //! links-admin create-account [--env]
+//! links-admin create-key <account> test|live
+//! links-admin list-keys <account>
+//! links-admin revoke-key <account> <key id>
 //! ```
 //!
-//! Reads `TABLE_NAME` and the usual AWS variables, like the functions do.
+//! Rotating a key: `create-key`, move the callers to the new key, then `revoke-key` the old one.
+//! A revoked key stops working at once on instances that have not seen it, and within
+//! `shared::auth::KEY_CACHE_TTL` (60 s) on those that have.
+//!
+//! Reads `TABLE_NAME` and the usual AWS variables (profiles included).
 
-use shared::chrono::Utc;
-use shared::context::{TABLE_NAME_ENV, dynamodb_client};
-use shared::store::Store;
+use shared::chrono::{SecondsFormat, Utc};
+use shared::http::serve::TABLE_NAME_ENV;
+use shared::store::{Store, operator_client};
 
-const USAGE: &str = "usage: links-admin create-table | create-account [--env]";
+const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
+    | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -29,15 +37,12 @@ async fn main() -> std::process::ExitCode {
 async fn run(args: Vec<String>) -> Result<(), String> {
     let table =
         std::env::var(TABLE_NAME_ENV).map_err(|_| format!("{TABLE_NAME_ENV} is not set"))?;
-    let store = Store::new(dynamodb_client().await, table);
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let store = Store::new(operator_client().await, table);
+    let fail = |e: shared::ApiError| format!("{e:?}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
         ["create-table"] => {
-            store.create_table().await.map_err(|e| format!("{e:?}"))?;
+            store.create_table().await.map_err(fail)?;
             eprintln!("created table {}", store.table());
         }
         ["create-account", rest @ ..] => {
@@ -46,10 +51,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 ["--env"] => true,
                 _ => return Err(USAGE.into()),
             };
-            let account = store
-                .create_account(Utc::now())
-                .await
-                .map_err(|e| format!("{e:?}"))?;
+            let account = store.create_account(Utc::now()).await.map_err(fail)?;
             if env {
                 println!("LINKS_ACCOUNT_ID={}", account.account_id);
                 println!("LINKS_TEST_KEY={}", account.test_key);
@@ -60,6 +62,46 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 println!("live key  {}", account.live_key);
                 println!("\nThe keys are shown only now: only their SHA-256 hashes are stored.");
             }
+        }
+        ["create-key", account, mode @ ("test" | "live")] => {
+            let key = store
+                .create_key(account, *mode == "live", Utc::now())
+                .await
+                .map_err(fail)?;
+            println!("key id  {}", key.id);
+            println!("secret  {}", key.secret);
+            println!("\nThe secret is shown only now: only its SHA-256 hash is stored.");
+        }
+        ["list-keys", account] => {
+            let keys = store.list_keys(account).await.map_err(fail)?;
+            println!(
+                "{:<20}  {:<4}  {:<16}  {:<20}  revoked",
+                "id", "mode", "starts with", "created"
+            );
+            let time =
+                |t: shared::chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+            for key in keys {
+                println!(
+                    "{:<20}  {:<4}  {:<16}  {:<20}  {}",
+                    key.id,
+                    if key.livemode { "live" } else { "test" },
+                    format!("{}…", key.prefix),
+                    time(key.created),
+                    key.revoked_at.map_or_else(|| "-".to_owned(), time),
+                );
+            }
+        }
+        ["revoke-key", account, id] => {
+            let key = store
+                .revoke_key(account, id, Utc::now())
+                .await
+                .map_err(fail)?;
+            println!(
+                "revoked {} ({}…); warm functions may accept it for up to {} s more",
+                key.id,
+                key.prefix,
+                shared::auth::KEY_CACHE_TTL.as_secs()
+            );
         }
         _ => return Err(USAGE.into()),
     }

@@ -13,13 +13,13 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use lambda_http::http;
 use lambda_http::{Body, Request, Response};
+use shared::AppContext;
 use shared::chrono::{SecondsFormat, Utc};
-use shared::model::Link;
+use shared::domain::currency::Currency;
+use shared::domain::link::NewLink;
+use shared::domain::principal::Principal;
 use shared::store::Store;
-use shared::validate::NewLink;
-use shared::{AppContext, auth::Principal, currency::Currency};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,20 +89,14 @@ struct Bench {
 
 impl Bench {
     fn request(&self, method: &str, uri: &str, body: Option<&str>) -> Request {
-        let mut builder = http::Request::builder().method(method).uri(uri);
-        use base64::Engine;
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.key));
-        builder = builder.header("authorization", format!("Basic {credentials}"));
-        let body = match body {
-            Some(json) => {
-                builder = builder.header("content-type", "application/json");
-                json.as_bytes().to_vec()
-            }
-            None => Vec::new(),
-        };
-        let (parts, ()) = builder.body(()).unwrap().into_parts();
-        tools::lambda_request(parts, body).expect("a valid request")
+        let event = tools::Event::routed(method, uri).key(&self.key);
+        match body {
+            Some(json) => event
+                .header("content-type", "application/json")
+                .body(json.as_bytes().to_vec()),
+            None => event,
+        }
+        .into_request()
     }
 
     async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> Response<Body> {
@@ -146,8 +140,13 @@ impl Bench {
                     description: "bench".into(),
                     multiple: false,
                 };
-                let link = Link::new(owner, new, Utc::now());
-                async move { self.ctx.store.insert_link(&link).await.expect("insert") }
+                async move {
+                    self.ctx
+                        .store
+                        .create_link(owner, &new, None, |_| Ok(String::new()))
+                        .await
+                        .expect("insert")
+                }
             });
             tools::join_all(batch).await;
         }
@@ -164,7 +163,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 async fn main() {
     let flights = Arc::new(Flights::default());
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(shared::context::http_client())
+        .http_client(shared::store::http_client())
         .load()
         .await;
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk)

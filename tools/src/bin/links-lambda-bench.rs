@@ -20,12 +20,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
-use shared::auth::Principal;
 use shared::chrono::Utc;
-use shared::currency::Currency;
-use shared::model::Link;
-use shared::store::Store;
-use shared::validate::NewLink;
+use shared::domain::currency::Currency;
+use shared::domain::link::NewLink;
+use shared::domain::principal::Principal;
+use shared::store::{CreateOutcome, Store, http_client, resilience};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
@@ -551,11 +550,14 @@ async fn main() {
 
     // The data the functions serve: a table, an account, a link to read and one to destroy.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(shared::context::http_client())
+        .http_client(http_client())
         .load()
         .await;
     let table = format!("links-lambda-bench-{}", std::process::id());
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        resilience(aws_sdk_dynamodb::config::Builder::from(&sdk)).build(),
+    );
+    let store = Store::new(client, table.clone());
     store.create_table().await.expect("create table");
     let account = store
         .create_account(Utc::now())
@@ -572,11 +574,21 @@ async fn main() {
         description: "bench".into(),
         multiple: false,
     };
-    let link = Link::new(&owner, new_link("read"), Utc::now());
-    let doomed = Link::new(&owner, new_link("destroyed"), Utc::now());
-    for l in [&link, &doomed] {
-        store.insert_link(l).await.expect("insert link");
-    }
+    let create = |title: &'static str| {
+        let (store, owner) = (&store, &owner);
+        async move {
+            match store
+                .create_link(owner, &new_link(title), None, |_| Ok(String::new()))
+                .await
+                .expect("create a link")
+            {
+                CreateOutcome::Created { link, .. } => link,
+                CreateOutcome::Replayed { .. } => unreachable!("no idempotency key was given"),
+            }
+        }
+    };
+    let link = create("read").await;
+    let doomed = create("destroyed").await;
     let key = account.test_key;
 
     // Init: spawn to first `/next`. One unmeasured spawn each first brings the binaries into the

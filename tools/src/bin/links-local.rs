@@ -1,5 +1,6 @@
 //! The API on a local port, with every operation served in-process through the same routing as
-//! template.yaml. Run by `scripts/dev`, which starts DynamoDB Local and creates a dev account first.
+//! template.yaml, each request turned into the API Gateway event the deployed function would get.
+//! Run by `scripts/dev`, which starts DynamoDB Local and creates a dev account first.
 //!
 //! Environment: `TABLE_NAME`, `PAYMENT_BASE_URL`, `LINKS_LOCAL_ADDR` (default `127.0.0.1:3000`),
 //! and the AWS variables that point the SDK at DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`, …).
@@ -21,12 +22,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         ctx.store.table()
     );
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
         tokio::spawn(async move {
-            let service = service_fn(|req| tools::serve_http(ctx, req));
+            let service = service_fn(|req| tools::serve_http(ctx, peer, req));
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await

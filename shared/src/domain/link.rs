@@ -1,11 +1,39 @@
-//! The Link and the Omise list object, as the API writes them (API version 2015-11-17).
+//! The payment link and its Omise JSON (API version 2015-11-17).
 
-use crate::auth::Principal;
-use crate::currency::Currency;
-use crate::ids;
-use crate::validate::{ListParams, NewLink};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use super::currency::Currency;
+use super::ids;
+use super::list::{ListObject, Time};
+use super::principal::{Principal, hex};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// A validated request to create a link (see `validate::link` for the rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLink {
+    pub amount: i64,
+    pub currency: &'static Currency,
+    pub title: String,
+    pub description: String,
+    pub multiple: bool,
+}
+
+impl NewLink {
+    /// A digest of exactly what this request asks for, whatever encoding carried it (JSON or form,
+    /// in any key order): two creates with one `Idempotency-Key` must have equal fingerprints.
+    /// Text is length-prefixed so that no two different requests can run together into one.
+    pub fn fingerprint(&self) -> String {
+        let mut digest = Sha256::new();
+        digest.update(self.amount.to_be_bytes());
+        digest.update(self.currency.code.as_bytes());
+        digest.update([u8::from(self.multiple)]);
+        for text in [&self.title, &self.description] {
+            digest.update((text.len() as u64).to_be_bytes());
+            digest.update(text.as_bytes());
+        }
+        hex(&digest.finalize())
+    }
+}
 
 /// A payment link as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,23 +49,23 @@ pub struct Link {
     pub used: bool,
     pub used_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
-    /// Kept to the millisecond in storage (the id's time prefix); written to the second.
+    /// Kept to the millisecond (the id's time prefix); written to the second.
     pub created: DateTime<Utc>,
     /// The last path segment of `payment_uri`; the base URL is configuration.
     pub payment_token: String,
 }
 
 impl Link {
-    /// A new, unused link owned by `owner`, created at `now`.
-    pub fn new(owner: &Principal, new: NewLink, now: DateTime<Utc>) -> Self {
+    /// A new, unused link owned by `owner`, created at `now`: its id starts with `now`.
+    pub fn new(owner: &Principal, new: &NewLink, now: DateTime<Utc>) -> Self {
         Self {
             id: ids::new_link_id(owner.livemode, now),
             account_id: owner.account_id.clone(),
             livemode: owner.livemode,
             amount: new.amount,
             currency: new.currency,
-            title: new.title,
-            description: new.description,
+            title: new.title.clone(),
+            description: new.description.clone(),
             multiple: new.multiple,
             used: false,
             used_at: None,
@@ -70,16 +98,6 @@ impl Link {
     }
 }
 
-/// A time written as `YYYY-MM-DDThh:mm:ssZ`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Time(pub DateTime<Utc>);
-
-impl Serialize for Time {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Secs, true))
-    }
-}
-
 /// A link as the API returns it, fields in the order Omise writes them.
 #[derive(Debug, Serialize)]
 pub struct LinkView<'a> {
@@ -102,56 +120,20 @@ pub struct LinkView<'a> {
     pub used_at: Option<Time>,
 }
 
-/// The Omise list object.
-#[derive(Debug, Serialize)]
-pub struct ListObject<T> {
-    pub object: &'static str,
-    pub data: Vec<T>,
-    pub limit: u32,
-    pub offset: u64,
-    pub total: u64,
-    pub location: String,
-    pub order: Option<String>,
-    pub from: Time,
-    pub to: Time,
-}
-
-impl<T> ListObject<T> {
-    /// A page of `data` out of `total`, echoing the request's paging and filters.
-    pub fn page(location: String, params: &ListParams, data: Vec<T>, total: u64) -> Self {
-        Self {
-            object: "list",
-            data,
-            limit: params.limit,
-            offset: params.offset,
-            total,
-            location,
-            order: params.order_given.clone(),
-            from: Time(params.from),
-            to: Time(params.to),
-        }
-    }
-
-    /// An empty list with default paging, as embedded in a link.
-    pub fn empty(location: String, now: DateTime<Utc>) -> Self {
-        Self {
-            object: "list",
-            data: Vec::new(),
-            limit: crate::validate::DEFAULT_LIMIT,
-            offset: 0,
-            total: 0,
-            location,
-            order: None,
-            from: Time(DateTime::UNIX_EPOCH),
-            to: Time(now),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn new_link() -> NewLink {
+        NewLink {
+            amount: 10000,
+            currency: Currency::find("thb").unwrap(),
+            title: "ค่าอาหาร".into(),
+            description: "Lunch".into(),
+            multiple: false,
+        }
+    }
 
     #[test]
     fn a_link_serialises_to_the_omise_shape() {
@@ -159,17 +141,11 @@ mod tests {
             account_id: "acct_1".into(),
             livemode: false,
         };
-        let new = NewLink {
-            amount: 10000,
-            currency: Currency::find("thb").unwrap(),
-            title: "ค่าอาหาร".into(),
-            description: "Lunch".into(),
-            multiple: false,
-        };
         let now: DateTime<Utc> = "2026-11-24T06:47:54.123Z".parse().unwrap();
-        let link = Link::new(&owner, new, now);
+        let link = Link::new(&owner, &new_link(), now);
         let json = serde_json::to_value(link.view("https://pay.example.com", now)).unwrap();
         let id = link.id.as_str();
+        assert!(id.starts_with("link_test_"));
         assert_eq!(
             json,
             json!({
@@ -177,11 +153,61 @@ mod tests {
                 "amount": 10000, "currency": "thb", "used": false, "multiple": false,
                 "title": "ค่าอาหาร", "description": "Lunch",
                 "charges": {"object": "list", "data": [], "limit": 20, "offset": 0, "total": 0,
-                    "location": format!("/links/{id}/charges"), "order": null,
+                    "location": format!("/links/{id}/charges"), "order": "chronological",
                     "from": "1970-01-01T00:00:00Z", "to": "2026-11-24T06:47:54Z"},
                 "payment_uri": format!("https://pay.example.com/{}", link.payment_token),
                 "created": "2026-11-24T06:47:54Z", "deleted": false, "deleted_at": null, "used_at": null,
             })
         );
+        let mut destroyed = link.clone();
+        destroyed.deleted_at = Some(now);
+        destroyed.used_at = Some(now);
+        let json = serde_json::to_value(destroyed.view("https://pay.example.com", now)).unwrap();
+        assert_eq!(
+            (&json["deleted"], &json["deleted_at"], &json["used_at"]),
+            (
+                &json!(true),
+                &json!("2026-11-24T06:47:54Z"),
+                &json!("2026-11-24T06:47:54Z")
+            )
+        );
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_every_field_and_only_with_them() {
+        let base = new_link();
+        assert_eq!(base.fingerprint(), new_link().fingerprint());
+        assert_eq!(base.fingerprint().len(), 64);
+        let variants = [
+            NewLink {
+                amount: 10001,
+                ..new_link()
+            },
+            NewLink {
+                currency: Currency::find("jpy").unwrap(),
+                ..new_link()
+            },
+            NewLink {
+                title: "ค่าอาหาร ".into(),
+                ..new_link()
+            },
+            NewLink {
+                description: "lunch".into(),
+                ..new_link()
+            },
+            NewLink {
+                multiple: true,
+                ..new_link()
+            },
+            // Moving text between fields must not collide.
+            NewLink {
+                title: "ค่าอาหารL".into(),
+                description: "unch".into(),
+                ..new_link()
+            },
+        ];
+        for variant in variants {
+            assert_ne!(variant.fingerprint(), base.fingerprint(), "{variant:?}");
+        }
     }
 }

@@ -57,6 +57,21 @@ pub fn new_link_id(livemode: bool, created: DateTime<Utc>) -> String {
     )
 }
 
+/// The creation time, in milliseconds, of a time-prefixed id whose mode prefix is `prefix`.
+pub fn time_of(id: &str, prefix: &str) -> Option<i64> {
+    let digits = id.strip_prefix(prefix)?.get(..TIME_WIDTH)?;
+    let mut ms: i64 = 0;
+    for b in digits.bytes() {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'z' => b - b'a' + 10,
+            _ => return None,
+        };
+        ms = ms * 36 + i64::from(digit);
+    }
+    Some(ms)
+}
+
 /// Whether `id` has the shape of a link id of the given mode. A malformed id cannot exist, so it
 /// is answered `not_found` without a database read.
 pub fn is_link_id(id: &str, livemode: bool) -> bool {
@@ -142,6 +157,22 @@ mod tests {
         assert!(new_secret_key(true).starts_with("skey_live_"));
         assert_eq!(new_payment_token().len(), 19);
         assert_ne!(new_payment_token(), new_payment_token());
+    }
+
+    #[test]
+    fn the_creation_time_reads_back_from_an_id() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 24, 6, 47, 54).unwrap()
+            + chrono::Duration::milliseconds(123);
+        let id = new_link_id(false, at);
+        assert_eq!(time_of(&id, "link_test_"), Some(at.timestamp_millis()));
+        assert_eq!(time_of(&id, "link_"), None, "the prefix must match");
+        assert_eq!(time_of("link_test_ABC", "link_test_"), None);
+        assert_eq!(
+            time_of("link_test_0000000z", "link_test_"),
+            None,
+            "too short"
+        );
+        assert_eq!(time_of("link_test_00000000z", "link_test_"), Some(35));
     }
 
     #[test]

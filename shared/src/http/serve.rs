@@ -1,10 +1,13 @@
-//! What every function builds once per cold start and lends to each request.
+//! Running a function: what it builds once per cold start ([`AppContext`]), the Lambda loop, and
+//! its logs.
 
-use crate::auth::{Authenticator, Principal};
-use crate::error::ApiError;
+use super::request::{api_request_id, basic_username, source_ip};
+use crate::auth::Authenticator;
+use crate::domain::error::ApiError;
+use crate::domain::principal::Principal;
 use crate::store::Store;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
-use lambda_http::{Body, Error, IntoResponse, Request, RequestExt, Response, service_fn};
+use lambda_http::{Body, Error, IntoResponse, Request, Response, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -25,81 +28,42 @@ pub const PAYMENT_BASE_URL_ENV: &str = "PAYMENT_BASE_URL";
 
 impl AppContext {
     pub fn new(store: Store, payment_base_url: &str) -> Self {
+        Self::with_auth(store, payment_base_url, Authenticator::default())
+    }
+
+    /// A context whose authenticator has other limits (tests of the key cache).
+    pub fn with_auth(store: Store, payment_base_url: &str, auth: Authenticator) -> Self {
         Self {
             store,
-            auth: Authenticator::default(),
+            auth,
             payment_base_url: payment_base_url.trim_end_matches('/').to_owned(),
         }
     }
 
     /// Builds the context from the environment: `TABLE_NAME`, `PAYMENT_BASE_URL`, and the AWS
-    /// variables Lambda sets (see [`lambda_dynamodb_client`]).
+    /// variables Lambda sets (see [`crate::store::lambda_client`]).
     pub fn from_env() -> Result<Self, Error> {
         let table = env(TABLE_NAME_ENV)?;
         let base = env(PAYMENT_BASE_URL_ENV)?;
         Ok(Self::new(
-            Store::new(lambda_dynamodb_client()?, table),
+            Store::new(crate::store::lambda_client()?, table),
             &base,
         ))
     }
 
-    /// The caller, or `authentication_failure`.
+    /// The caller of `req`: its secret key checked against the store, with its source address
+    /// for the failed-lookup budget.
     pub async fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
-        self.auth.authenticate(&self.store, req).await
+        let key = basic_username(req);
+        let source = source_ip(req);
+        self.auth
+            .authenticate(&self.store, key.as_deref(), source.as_deref())
+            .await
     }
-}
-
-/// The SDK's HTTP client, with rustls on ring for TLS (it also speaks plain HTTP, for DynamoDB
-/// Local).
-pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
 }
 
 fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
-/// The functions' DynamoDB client, from exactly the variables Lambda sets: `AWS_REGION` and the
-/// execution role's `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, plus
-/// `AWS_ENDPOINT_URL_DYNAMODB` when pointed at DynamoDB Local (ignored when empty).
-///
-/// Why not `aws_config::load_from_env`: its default chain (profiles, SSO, web identity through
-/// STS, instance metadata) is code a Lambda never runs, yet it made up over half of every
-/// binary (7.4 MiB stripped with it; see the README's figures) and is linked whenever the loader
-/// is called. Nothing here does I/O, so this is synchronous and cheap at cold start.
-pub fn lambda_dynamodb_client() -> Result<aws_sdk_dynamodb::Client, Error> {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(env("AWS_REGION")?))
-        .credentials_provider(
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        )
-        .http_client(http_client());
-    if let Some(endpoint) = endpoint_override(std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok()) {
-        config = config.endpoint_url(endpoint);
-    }
-    Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))
-}
-
-/// The DynamoDB endpoint to use instead of the region's. The template declares the variable empty,
-/// because `sam local` only lets `--env-vars` set variables a function declares; empty means none.
-fn endpoint_override(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// A DynamoDB client from the full default configuration chain (profiles included), for the
-/// admin command run from an operator's machine.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client())
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
 }
 
 /// The body of every function's `main`: logging, the context once, then the Lambda runtime loop
@@ -136,13 +100,8 @@ where
     use tracing::Instrument;
     lambda_http::run(service_fn(|req: Request| {
         let method = req.method().clone();
-        // API Gateway's own request id ties these logs to the gateway's access logs.
-        let api_request_id = match req.request_context_ref() {
-            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
-                context.request_id.clone()
-            }
-            _ => None,
-        };
+        // API Gateway's own request id ties these logs to the gateway's access log.
+        let api_request_id = api_request_id(&req);
         let span = tracing::info_span!("request", operation, api_request_id);
         let response = handler(req);
         async move {
@@ -211,7 +170,7 @@ fn log_level(setting: Option<&str>) -> LevelFilter {
 
 #[cfg(test)]
 mod tests {
-    use super::{LevelFilter, endpoint_override, log_level};
+    use super::{LevelFilter, log_level};
 
     #[test]
     fn trace_is_capped_at_debug_and_fatal_means_error() {
@@ -223,16 +182,5 @@ mod tests {
         assert_eq!(log_level(Some("off")), LevelFilter::OFF);
         assert_eq!(log_level(Some("nonsense")), LevelFilter::INFO);
         assert_eq!(log_level(None), LevelFilter::INFO);
-    }
-
-    #[test]
-    fn an_empty_endpoint_means_the_regions_own() {
-        assert_eq!(endpoint_override(None), None);
-        assert_eq!(endpoint_override(Some(String::new())), None);
-        assert_eq!(endpoint_override(Some("  ".into())), None);
-        assert_eq!(
-            endpoint_override(Some("http://127.0.0.1:8000".into())).as_deref(),
-            Some("http://127.0.0.1:8000")
-        );
     }
 }

@@ -1,0 +1,781 @@
+//! Time-ordered collections and their lists: the machinery behind every Omise list (links today;
+//! charges and events next), built once.
+//!
+//! A [`Collection`] is the set of items in one partition whose sort keys are `<kind>#<id>`, where
+//! every id starts with a fixed prefix and its creation time in fixed-width base 36 (see
+//! `domain::ids`). Sort-key order is therefore creation order, and a time window is a key range.
+//! Members are never removed (a destroyed link stays, marked); the list machinery relies on it.
+//!
+//! # What a list costs
+//!
+//! Omise lists page by `offset`, and DynamoDB cannot skip: read naively, a page at offset 100,000
+//! reads (and holds) 100,000 items first. Here a page costs reads in proportion to its `limit`:
+//!
+//! - **Totals come from counters**, kept in the create's own transaction: eight count shards for
+//!   the whole collection, and per-day items holding a count per hour (`h00`…`h23`), also in eight
+//!   shards. An unfiltered total reads the eight count shards; a filtered total sums the hours that
+//!   lie wholly inside the window and counts only the partial hour at each end, item by item. Its
+//!   cost grows with the days the window spans and with one hour's items, never with the items in
+//!   the window.
+//! - **Anchors remember where pages end.** After a page at offset `o > 0`, the store writes an
+//!   anchor: "in the list starting at `from`, the item at position `p` is this one". The next page
+//!   of a walk (offset `o + limit`) starts right after it, so walking a whole collection costs each
+//!   item one read, not the quadratic sum of every page re-reading its predecessors.
+//! - **Without an anchor near enough**, the page's start is found by counting: from the nearest
+//!   anchor or the window's start when that is within [`ANCHOR_REACH`] items, otherwise through the
+//!   hour counts to the right hour, then counting items within that hour. Counting uses `Select =
+//!   COUNT` queries, so memory stays constant whatever the offset, and it reads at most one hour of
+//!   items plus the counters. There is therefore no cap on `offset`.
+//!
+//! # Why anchors stay true
+//!
+//! An anchor is a position counted from the window's start. A new member can only change positions
+//! at or after its own: its id carries its creation time, and ids are taken immediately before each
+//! write attempt, which the SDK abandons after `OPERATION_TIMEOUT`. So no member appears behind one
+//! created more than [`SETTLE`] ago, and anchors are only written for members older than that.
+//! Reverse-order positions count from the window's end, which moves as members are created, so a
+//! reverse page writes anchors only when its window ends more than [`SETTLE`] in the past.
+
+use super::item::{EXPIRES_AT, Item, SK, corrupt, get_n, get_s, key, n, s};
+use super::{Store, sdk_error};
+use crate::domain::error::ApiError;
+use crate::domain::ids;
+use crate::domain::list::{ListQuery, Order, Window};
+use crate::domain::principal::Principal;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{Select, Update};
+use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Count shards per collection, and day-item shards per day: concurrent creates in one collection
+/// pick one at random, so they rarely write the same counter item at once.
+pub const COUNTER_SHARDS: u32 = 8;
+/// How long after its `created` a member may still appear in a list: the longest a create can
+/// take to commit (`OPERATION_TIMEOUT`, 4 s), doubled for margin and clock skew between instances.
+/// Members older than this never move, and anchors are only ever taken at them.
+pub const SETTLE: Duration = Duration::from_secs(10);
+/// How long an unused anchor is kept. Anchors are facts that never go stale; expiring them only
+/// bounds their number.
+pub const ANCHOR_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The most items counted from an anchor, or from a window's start, before the hour counters are
+/// read instead: about what one `Select = COUNT` query reads (1 MB of links).
+pub const ANCHOR_REACH: u64 = 1_000;
+
+/// Positions are written with 12 digits.
+const MAX_POSITION: u64 = 999_999_999_999;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// A time-ordered collection: the members of `pk` whose sort keys start with `<kind>#<id prefix>`.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pk: String,
+    kind: &'static str,
+    id_prefix: &'static str,
+    anchor_pk: String,
+}
+
+impl Collection {
+    /// An account's links in the caller's mode.
+    pub fn links(owner: &Principal) -> Self {
+        Self {
+            pk: super::item::account_partition(owner),
+            kind: "LINK",
+            id_prefix: ids::link_prefix(owner.livemode),
+            anchor_pk: super::item::anchor_partition(owner),
+        }
+    }
+
+    pub fn pk(&self) -> &str {
+        &self.pk
+    }
+
+    /// The sort key of a member with this id.
+    pub fn member_sk(&self, id: &str) -> String {
+        format!("{}#{id}", self.kind)
+    }
+
+    fn member_prefix(&self) -> String {
+        format!("{}#{}", self.kind, self.id_prefix)
+    }
+
+    /// The lowest sort key a member created at `ms` or later can have.
+    fn low(&self, ms: i64) -> String {
+        format!("{}{}", self.member_prefix(), ids::time_prefix(ms))
+    }
+
+    /// Above every sort key of a member created at `ms` or earlier (or of any member).
+    fn high(&self, ms: Option<i64>) -> String {
+        match ms {
+            Some(ms) => format!("{}{}~", self.member_prefix(), ids::time_prefix(ms)),
+            None => format!("{}~", self.member_prefix()),
+        }
+    }
+
+    /// The creation time of the member with sort key `sk`, in milliseconds.
+    fn created_ms(&self, sk: &str) -> Option<i64> {
+        ids::time_of(
+            sk.strip_prefix(self.kind)?.strip_prefix('#')?,
+            self.id_prefix,
+        )
+    }
+
+    fn count_sk(&self, shard: u32) -> String {
+        format!("COUNT#{}#{shard}", self.kind)
+    }
+
+    fn day_sk(&self, day: &str, shard: u32) -> String {
+        format!("DAY#{}#{day}#{shard}", self.kind)
+    }
+
+    fn anchor_sk(&self, from_ms: i64, position: u64) -> String {
+        format!("{}#{from_ms:013}#{position:012}", self.kind)
+    }
+
+    /// The counter items a member created at `created_ms` counts in, in `shard`, and the
+    /// attribute of each it adds one to: a count shard, and its hour in its day's item.
+    pub fn counters_of(&self, created_ms: i64, shard: u32) -> [(String, String); 2] {
+        let (day, hour) = day_and_hour(created_ms);
+        [
+            (self.count_sk(shard), "count".into()),
+            (self.day_sk(&day, shard), format!("h{hour:02}")),
+        ]
+    }
+
+    /// What creating a member at `created_ms` adds to its transaction: one to each of its
+    /// counters in `shard`. They go in the same transaction as the member itself, so the counters
+    /// always agree with the members.
+    pub fn count_new_member(
+        &self,
+        table: &str,
+        created_ms: i64,
+        shard: u32,
+    ) -> Result<[Update; 2], ApiError> {
+        let add_one = |(sk, attribute): (String, String)| {
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key(self.pk.clone(), sk)))
+                .update_expression("ADD #counter :one")
+                .expression_attribute_names("#counter", attribute)
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .map_err(ApiError::internal)
+        };
+        let [count, hour] = self.counters_of(created_ms, shard);
+        Ok([add_one(count)?, add_one(hour)?])
+    }
+}
+
+/// The UTC day (`yyyy-mm-dd`) and hour of a moment in milliseconds.
+fn day_and_hour(ms: i64) -> (String, u32) {
+    let at = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    (
+        at.format("%Y-%m-%d").to_string(),
+        (ms.rem_euclid(DAY_MS) / HOUR_MS) as u32,
+    )
+}
+
+/// The start, in milliseconds, of the hour holding `ms`.
+fn hour_start(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// One page of a collection's members, as items, and the size of the whole window.
+#[derive(Debug)]
+pub struct RawPage {
+    pub items: Vec<Item>,
+    pub total: u64,
+}
+
+/// Members per hour of a window, each hour clipped to the window (the partial hours at its ends
+/// are counted exactly). Keyed by the hour's start.
+#[derive(Debug, Default, PartialEq)]
+struct Histogram(BTreeMap<i64, u64>);
+
+impl Histogram {
+    fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// The hour holding the member at chronological `position`: its start and the members before it.
+    fn hour_of(&self, position: u64) -> Option<(i64, u64)> {
+        let mut before = 0;
+        for (&start, &count) in &self.0 {
+            if position < before + count {
+                return Some((start, before));
+            }
+            before += count;
+        }
+        None
+    }
+}
+
+/// Where a page at an offset begins: after this sort key, in the walk's direction.
+#[derive(Debug, Clone, PartialEq)]
+enum Start {
+    After(String),
+    /// The window holds fewer members than the offset.
+    PastTheEnd,
+}
+
+/// The sort-key range of a window in a collection, inclusive.
+struct Range {
+    low: String,
+    high: String,
+}
+
+impl Store {
+    fn range_query(&self, pk: &str, range: &Range) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":low", s(&range.low))
+            .expression_attribute_values(":high", s(&range.high))
+            .consistent_read(true)
+            .return_consumed_capacity(self.capacity_report())
+    }
+
+    /// A page of `c`'s members for `query` asked at `now`, and the window's total.
+    pub(crate) async fn page(
+        &self,
+        c: &Collection,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> Result<RawPage, ApiError> {
+        let window = query.window(now);
+        let range = Range {
+            low: c.low(window.from_ms),
+            high: c.high(window.to_ms),
+        };
+        let forward = query.order == Order::Chronological;
+        let offset = query.offset;
+
+        // The first page starts at the window's edge: read it alongside the total.
+        if offset == 0 {
+            let (items, total) = tokio::try_join!(
+                self.read(c, &range, None, query.limit, forward),
+                self.total(c, window),
+            )?;
+            return Ok(RawPage {
+                items,
+                total: total.0,
+            });
+        }
+
+        // A later page: its start must be found. Chronological positions count from the window's
+        // start, so an anchor can be looked up alongside the total; in reverse order the position
+        // depends on the total.
+        let last_position = |total: u64| {
+            if forward { offset - 1 } else { total - offset }
+        };
+        let (total, histogram, anchor) = if forward {
+            let ((total, histogram), anchor) = tokio::try_join!(
+                self.total(c, window),
+                self.nearest_anchor(c, window.from_ms, offset - 1, true),
+            )?;
+            (total, histogram, anchor)
+        } else {
+            let (total, histogram) = self.total(c, window).await?;
+            if offset >= total {
+                (total, histogram, None)
+            } else {
+                let anchor = self
+                    .nearest_anchor(c, window.from_ms, total - offset, false)
+                    .await?;
+                (total, histogram, anchor)
+            }
+        };
+        if offset >= total || query.limit == 0 {
+            return Ok(RawPage {
+                items: Vec::new(),
+                total,
+            });
+        }
+        let target = last_position(total);
+        let (start, located) = self
+            .locate(c, &range, window, target, total, forward, anchor, histogram)
+            .await?;
+        let after = match start {
+            Start::After(sk) => sk,
+            Start::PastTheEnd => {
+                return Ok(RawPage {
+                    items: Vec::new(),
+                    total,
+                });
+            }
+        };
+        let items = self
+            .read(c, &range, Some(after.clone()), query.limit, forward)
+            .await?;
+
+        // Remember where this page starts (if it had to be found) and ends, for the next page.
+        let may_anchor = forward
+            || window
+                .to_ms
+                .is_some_and(|to| to <= now.timestamp_millis() - SETTLE.as_millis() as i64);
+        if may_anchor {
+            let mut anchors = Vec::new();
+            if located {
+                anchors.push((target, after));
+            }
+            if let Some(last) = items.last().and_then(|i| get_s(i, SK).ok()) {
+                let k = items.len() as u64;
+                let position = if forward {
+                    Some(offset + k - 1)
+                } else {
+                    total.checked_sub(offset + k)
+                };
+                if let Some(position) = position {
+                    anchors.push((position, last.clone()));
+                }
+            }
+            self.write_anchors(c, window.from_ms, anchors, now).await?;
+        }
+        Ok(RawPage { items, total })
+    }
+
+    /// Finds the member at chronological `target` (the one just before the page, in the walk's
+    /// direction) and says whether it took counting to find it (so it is worth an anchor).
+    #[allow(clippy::too_many_arguments)]
+    async fn locate(
+        &self,
+        c: &Collection,
+        range: &Range,
+        window: Window,
+        target: u64,
+        total: u64,
+        forward: bool,
+        anchor: Option<(u64, String)>,
+        histogram: Option<Histogram>,
+    ) -> Result<(Start, bool), ApiError> {
+        // Distance from the window's edge to the target, in the walk's direction.
+        let from_edge = if forward { target } else { total - 1 - target };
+        if let Some((position, sk)) = anchor {
+            let distance = position.abs_diff(target);
+            if distance == 0 {
+                return Ok((Start::After(sk), false));
+            }
+            if distance <= ANCHOR_REACH {
+                let start = self.skip(c, range, Some(sk), distance, forward).await?;
+                return Ok((start, true));
+            }
+        }
+        if from_edge < ANCHOR_REACH {
+            let start = self.skip(c, range, None, from_edge + 1, forward).await?;
+            return Ok((start, true));
+        }
+        let histogram = match histogram {
+            Some(h) => h,
+            None => self.histogram(c, window).await?,
+        };
+        let Some((hour, before)) = histogram.hour_of(target) else {
+            return Ok((Start::PastTheEnd, true));
+        };
+        // Count within the target's hour, from the side the walk comes from.
+        let start = if forward {
+            let hour_range = Range {
+                low: c.low(hour.max(window.from_ms)),
+                high: range.high.clone(),
+            };
+            self.skip(c, &hour_range, None, target - before + 1, true)
+                .await?
+        } else {
+            let hour_end = hour + HOUR_MS - 1;
+            let in_hour = histogram.0.get(&hour).copied().unwrap_or(0);
+            let hour_range = Range {
+                low: range.low.clone(),
+                high: c.high(Some(window.to_ms.map_or(hour_end, |to| to.min(hour_end)))),
+            };
+            self.skip(c, &hour_range, None, before + in_hour - target, false)
+                .await?
+        };
+        Ok((start, true))
+    }
+
+    /// Counts `n` members from `after` (or the range's edge) in the walk's direction and returns
+    /// the sort key of the `n`th, with `Select = COUNT` so nothing is held but the count.
+    async fn skip(
+        &self,
+        c: &Collection,
+        range: &Range,
+        after: Option<String>,
+        n: u64,
+        forward: bool,
+    ) -> Result<Start, ApiError> {
+        let mut counted = 0u64;
+        let mut start = after.map(|sk| key(c.pk.clone(), sk));
+        loop {
+            let remaining = n - counted;
+            let out = self
+                .range_query(&c.pk, range)
+                .select(Select::Count)
+                .scan_index_forward(forward)
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.usage.add(out.consumed_capacity());
+            counted += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            match &start {
+                None => return Ok(Start::PastTheEnd),
+                Some(last) if counted >= n => {
+                    let sk = last
+                        .get(SK)
+                        .and_then(|v| v.as_s().ok())
+                        .ok_or_else(|| corrupt("a query's last key lacks sk".into()))?;
+                    return Ok(Start::After(sk.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Up to `limit` members of the range, after `after` in the walk's direction.
+    async fn read(
+        &self,
+        c: &Collection,
+        range: &Range,
+        after: Option<String>,
+        limit: u32,
+        forward: bool,
+    ) -> Result<Vec<Item>, ApiError> {
+        let mut items: Vec<Item> = Vec::with_capacity(limit as usize);
+        let mut start = after.map(|sk| key(c.pk.clone(), sk));
+        while items.len() < limit as usize {
+            let out = self
+                .range_query(&c.pk, range)
+                .scan_index_forward(forward)
+                .limit(i32::try_from(limit as usize - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.usage.add(out.consumed_capacity());
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// The number of members in `window`, and the hour counts when they had to be read for it.
+    async fn total(
+        &self,
+        c: &Collection,
+        window: Window,
+    ) -> Result<(u64, Option<Histogram>), ApiError> {
+        if window.is_everything() {
+            return Ok((self.count_all(c).await?, None));
+        }
+        let histogram = self.histogram(c, window).await?;
+        Ok((histogram.total(), Some(histogram)))
+    }
+
+    /// The sum of the count shards: one small Query, whatever the collection's size.
+    async fn count_all(&self, c: &Collection) -> Result<u64, ApiError> {
+        let range = Range {
+            low: format!("COUNT#{}#", c.kind),
+            high: format!("COUNT#{}#~", c.kind),
+        };
+        let out = self
+            .range_query(&c.pk, &range)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.add(out.consumed_capacity());
+        let mut total = 0u64;
+        for item in out.items() {
+            total += get_n::<u64>(item, "count")?.unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// Members per hour of `window`: the day items of the days it spans, and exact counts of its
+    /// partial first and last hours, read in parallel.
+    async fn histogram(&self, c: &Collection, window: Window) -> Result<Histogram, ApiError> {
+        let first_hour = hour_start(window.from_ms);
+        let last_hour = window.to_ms.map(hour_start);
+        let starts_mid_hour = window.from_ms != first_hour;
+        let ends_mid_hour = window.to_ms.is_some_and(|to| (to + 1) % HOUR_MS != 0);
+        // The partial hours at the window's ends, counted item by item.
+        let edge = |from: i64, to: i64| Range {
+            low: c.low(from),
+            high: c.high(Some(to)),
+        };
+        let mut edges: Vec<(i64, Range)> = Vec::new();
+        if Some(first_hour) == last_hour {
+            if starts_mid_hour || ends_mid_hour {
+                let to = window.to_ms.unwrap_or(first_hour + HOUR_MS - 1);
+                edges.push((first_hour, edge(window.from_ms, to)));
+            }
+        } else {
+            if starts_mid_hour {
+                edges.push((first_hour, edge(window.from_ms, first_hour + HOUR_MS - 1)));
+            }
+            if let (Some(last), Some(to)) = (last_hour, window.to_ms) {
+                if ends_mid_hour {
+                    edges.push((last, edge(last, to)));
+                }
+            }
+        }
+        let days = Range {
+            low: if window.from_ms <= 0 {
+                format!("DAY#{}#", c.kind)
+            } else {
+                format!("DAY#{}#{}#", c.kind, day_and_hour(window.from_ms).0)
+            },
+            high: match window.to_ms {
+                Some(to) => format!("DAY#{}#{}#~", c.kind, day_and_hour(to).0),
+                None => format!("DAY#{}#~", c.kind),
+            },
+        };
+        let edge_counts = try_join_all(edges.iter().map(|(hour, range)| async move {
+            Ok::<_, ApiError>((*hour, self.count(c, range).await?))
+        }));
+        let (hours, edge_counts) = tokio::try_join!(self.day_items(c, &days), edge_counts)?;
+        let mut histogram = Histogram::default();
+        for (hour, count) in hours {
+            let inside = hour >= first_hour && last_hour.is_none_or(|last| hour <= last);
+            if inside && count > 0 {
+                *histogram.0.entry(hour).or_default() += count;
+            }
+        }
+        for (hour, count) in edge_counts {
+            if count > 0 {
+                histogram.0.insert(hour, count);
+            } else {
+                histogram.0.remove(&hour);
+            }
+        }
+        Ok(histogram)
+    }
+
+    /// Members per hour from the day items in `days`, summed over shards.
+    async fn day_items(
+        &self,
+        c: &Collection,
+        days: &Range,
+    ) -> Result<BTreeMap<i64, u64>, ApiError> {
+        let mut hours = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .range_query(&c.pk, days)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.usage.add(out.consumed_capacity());
+            for item in out.items() {
+                let sk = get_s(item, SK)?;
+                let day = sk
+                    .split('#')
+                    .nth(2)
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .ok_or_else(|| corrupt(format!("day item has a bad sk {sk:?}")))?;
+                let day_ms = day
+                    .and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_millis())
+                    .unwrap_or_default();
+                for (name, value) in item {
+                    let Some(hour) = name.strip_prefix('h').and_then(|h| h.parse::<i64>().ok())
+                    else {
+                        continue;
+                    };
+                    let count: u64 = value
+                        .as_n()
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or_else(|| corrupt(format!("day item {sk:?} has a bad {name}")))?;
+                    *hours.entry(day_ms + hour * HOUR_MS).or_default() += count;
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(hours);
+            }
+        }
+    }
+
+    /// The members in `range`, counted item by item.
+    async fn count(&self, c: &Collection, range: &Range) -> Result<u64, ApiError> {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .range_query(&c.pk, range)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.usage.add(out.consumed_capacity());
+            total += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The anchor nearest to `position` on the side a walk comes from: at or before it
+    /// (`at_or_before`), or at or after it.
+    async fn nearest_anchor(
+        &self,
+        c: &Collection,
+        from_ms: i64,
+        position: u64,
+        at_or_before: bool,
+    ) -> Result<Option<(u64, String)>, ApiError> {
+        let (low, high) = if at_or_before {
+            (c.anchor_sk(from_ms, 0), c.anchor_sk(from_ms, position))
+        } else {
+            (
+                c.anchor_sk(from_ms, position),
+                c.anchor_sk(from_ms, MAX_POSITION),
+            )
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", s(&c.anchor_pk))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+            .scan_index_forward(!at_or_before)
+            .limit(1)
+            .consistent_read(true)
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.add(out.consumed_capacity());
+        let Some(item) = out.items().first() else {
+            return Ok(None);
+        };
+        let sk = get_s(item, SK)?;
+        let anchored = sk
+            .rsplit('#')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| corrupt(format!("anchor has a bad sk {sk:?}")))?;
+        Ok(Some((anchored, get_s(item, "at")?.clone())))
+    }
+
+    /// Writes anchors at settled members only (see the module documentation), in parallel.
+    async fn write_anchors(
+        &self,
+        c: &Collection,
+        from_ms: i64,
+        anchors: Vec<(u64, String)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let settled_before = now.timestamp_millis() - SETTLE.as_millis() as i64;
+        let expires = now.timestamp() + ANCHOR_TTL.as_secs() as i64;
+        let writes = anchors
+            .into_iter()
+            .filter(|(_, at)| c.created_ms(at).is_some_and(|ms| ms <= settled_before))
+            .map(|(position, at)| {
+                let mut item = key(c.anchor_pk.clone(), c.anchor_sk(from_ms, position));
+                item.insert("at".into(), s(at));
+                item.insert(EXPIRES_AT.into(), n(expires));
+                async move {
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .return_consumed_capacity(self.capacity_report())
+                        .send()
+                        .await
+                        .map(|out| self.usage.add(out.consumed_capacity()))
+                        .map_err(sdk_error)
+                }
+            });
+        try_join_all(writes).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> i64 {
+        text.parse::<DateTime<Utc>>().unwrap().timestamp_millis()
+    }
+
+    fn links() -> Collection {
+        Collection::links(&Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        })
+    }
+
+    #[test]
+    fn days_and_hours_are_utc() {
+        assert_eq!(day_and_hour(0), ("1970-01-01".into(), 0));
+        assert_eq!(
+            day_and_hour(ms("2026-11-24T23:59:59.999Z")),
+            ("2026-11-24".into(), 23)
+        );
+        assert_eq!(
+            day_and_hour(ms("2026-11-25T00:00:00Z")),
+            ("2026-11-25".into(), 0)
+        );
+        assert_eq!(
+            hour_start(ms("2026-11-24T07:30:00.5Z")),
+            ms("2026-11-24T07:00:00Z")
+        );
+        assert_eq!(
+            hour_start(ms("2026-11-24T07:00:00Z")),
+            ms("2026-11-24T07:00:00Z")
+        );
+    }
+
+    #[test]
+    fn member_keys_bound_windows_in_time_order() {
+        let c = links();
+        let at = "2026-11-24T07:30:00.5Z".parse::<DateTime<Utc>>().unwrap();
+        let id = ids::new_link_id(false, at);
+        let sk = c.member_sk(&id);
+        assert!(sk.starts_with("LINK#link_test_"));
+        assert_eq!(c.created_ms(&sk), Some(at.timestamp_millis()));
+        assert!(c.low(at.timestamp_millis()) <= sk);
+        assert!(sk <= c.high(Some(at.timestamp_millis())));
+        assert!(sk > c.high(Some(at.timestamp_millis() - 1)));
+        assert!(sk < c.low(at.timestamp_millis() + 1));
+        assert!(sk < c.high(None) && c.low(0) < sk);
+        assert_eq!(c.created_ms("CHRG#x"), None);
+    }
+
+    #[test]
+    fn anchors_sort_by_position_within_one_window_start() {
+        let c = links();
+        assert_eq!(c.anchor_sk(1, 99), "LINK#0000000000001#000000000099");
+        assert!(c.anchor_sk(1, 99) < c.anchor_sk(1, 100));
+        assert!(c.anchor_sk(1, 999_999_999_999) < c.anchor_sk(2, 0));
+    }
+
+    #[test]
+    fn the_histogram_finds_the_hour_of_a_position() {
+        let h = Histogram(BTreeMap::from([(0, 3), (HOUR_MS, 2), (3 * HOUR_MS, 5)]));
+        assert_eq!(h.total(), 10);
+        assert_eq!(h.hour_of(0), Some((0, 0)));
+        assert_eq!(h.hour_of(2), Some((0, 0)));
+        assert_eq!(h.hour_of(3), Some((HOUR_MS, 3)));
+        assert_eq!(h.hour_of(4), Some((HOUR_MS, 3)));
+        assert_eq!(h.hour_of(5), Some((3 * HOUR_MS, 5)));
+        assert_eq!(h.hour_of(9), Some((3 * HOUR_MS, 5)));
+        assert_eq!(h.hour_of(10), None);
+        assert_eq!(Histogram::default().hour_of(0), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Items and keys: how domain values are written into DynamoDB attributes and read back.
+
+use crate::domain::currency::Currency;
+use crate::domain::error::ApiError;
+use crate::domain::link::Link;
+use crate::domain::principal::Principal;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashMap;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The attribute DynamoDB's time to live reads (epoch seconds): expired items are deleted by
+/// DynamoDB within a day or two, so readers also check it themselves.
+pub const EXPIRES_AT: &str = "expires_at";
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A time as stored: RFC 3339 to the millisecond, UTC.
+pub fn time(at: DateTime<Utc>) -> AttributeValue {
+    s(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+pub fn corrupt(what: String) -> ApiError {
+    ApiError::internal(what)
+}
+
+/// The partition holding an account's objects in one mode: `ACCT#<account>#<test|live>`.
+pub fn account_partition(owner: &Principal) -> String {
+    format!("ACCT#{}#{}", owner.account_id, mode(owner.livemode))
+}
+
+/// The partition holding list anchors for an account's mode: `ANCHOR#<account>#<test|live>`. Apart
+/// from the objects so that the list function may write anchors and nothing else.
+pub fn anchor_partition(owner: &Principal) -> String {
+    format!("ANCHOR#{}#{}", owner.account_id, mode(owner.livemode))
+}
+
+fn mode(livemode: bool) -> &'static str {
+    if livemode { "live" } else { "test" }
+}
+
+pub fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
+}
+
+/// A string attribute.
+pub fn get_s<'i>(item: &'i Item, name: &str) -> Result<&'i String, ApiError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| corrupt(format!("item lacks string attribute {name}")))
+}
+
+/// A number attribute that fits its type, or `None` when absent.
+pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, ApiError> {
+    item.get(name)
+        .map(|v| {
+            v.as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt(format!("item attribute {name} is not a number")))
+        })
+        .transpose()
+}
+
+pub fn get_bool(item: &Item, name: &str) -> Result<bool, ApiError> {
+    item.get(name)
+        .and_then(|v| v.as_bool().ok().copied())
+        .ok_or_else(|| corrupt(format!("item lacks boolean attribute {name}")))
+}
+
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(format!("item has a bad time {text:?}: {e}")))
+}
+
+fn optional_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(|t| parse_time(t))
+        .transpose()
+}
+
+/// A link's sort key: `LINK#<id>`.
+pub fn link_sk(id: &str) -> String {
+    format!("LINK#{id}")
+}
+
+impl From<&Link> for Item {
+    fn from(link: &Link) -> Self {
+        let owner = Principal {
+            account_id: link.account_id.clone(),
+            livemode: link.livemode,
+        };
+        let mut item = key(account_partition(&owner), link_sk(&link.id));
+        item.extend([
+            ("amount".into(), n(link.amount)),
+            ("currency".into(), s(link.currency.code)),
+            ("title".into(), s(link.title.clone())),
+            ("description".into(), s(link.description.clone())),
+            ("multiple".into(), AttributeValue::Bool(link.multiple)),
+            ("used".into(), AttributeValue::Bool(link.used)),
+            ("created".into(), time(link.created)),
+            ("payment_token".into(), s(link.payment_token.clone())),
+        ]);
+        if let Some(at) = link.deleted_at {
+            item.insert("deleted_at".into(), time(at));
+        }
+        if let Some(at) = link.used_at {
+            item.insert("used_at".into(), time(at));
+        }
+        item
+    }
+}
+
+impl TryFrom<&Item> for Link {
+    type Error = ApiError;
+
+    fn try_from(item: &Item) -> Result<Self, ApiError> {
+        let pk = get_s(item, PK)?;
+        let (account_id, livemode) = match pk
+            .strip_prefix("ACCT#")
+            .and_then(|rest| rest.rsplit_once('#'))
+        {
+            Some((account, "test")) => (account, false),
+            Some((account, "live")) => (account, true),
+            _ => return Err(corrupt(format!("link item has a bad pk {pk:?}"))),
+        };
+        let sk = get_s(item, SK)?;
+        let id = sk
+            .strip_prefix("LINK#")
+            .ok_or_else(|| corrupt(format!("link item has a bad sk {sk:?}")))?;
+        let amount =
+            get_n(item, "amount")?.ok_or_else(|| corrupt("link item lacks an amount".into()))?;
+        let code = get_s(item, "currency")?;
+        Ok(Link {
+            id: id.to_owned(),
+            account_id: account_id.to_owned(),
+            livemode,
+            amount,
+            currency: Currency::find(code)
+                .ok_or_else(|| corrupt(format!("link item has currency {code:?}")))?,
+            title: get_s(item, "title")?.clone(),
+            description: get_s(item, "description")?.clone(),
+            multiple: get_bool(item, "multiple")?,
+            used: get_bool(item, "used")?,
+            used_at: optional_time(item, "used_at")?,
+            deleted_at: optional_time(item, "deleted_at")?,
+            created: parse_time(get_s(item, "created")?)?,
+            payment_token: get_s(item, "payment_token")?.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::link::NewLink;
+
+    #[test]
+    fn a_link_survives_the_round_trip_through_an_item() {
+        let owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: true,
+        };
+        let new = NewLink {
+            amount: 123_456,
+            currency: Currency::find("jpy").unwrap(),
+            title: "ทดสอบ 😀".into(),
+            description: "line 1\nline 2".into(),
+            multiple: true,
+        };
+        let mut link = Link::new(&owner, &new, "2026-11-24T06:47:54.123Z".parse().unwrap());
+        link.deleted_at = Some("2026-11-25T00:00:00.5Z".parse().unwrap());
+        link.used = true;
+        link.used_at = Some("2026-11-24T23:00:00Z".parse().unwrap());
+        let item = Item::from(&link);
+        assert_eq!(item["pk"], s("ACCT#acct_1#live"));
+        assert_eq!(item["sk"], s(format!("LINK#{}", link.id)));
+        assert_eq!(item["created"], s("2026-11-24T06:47:54.123Z"));
+        assert_eq!(Link::try_from(&item).unwrap(), link);
+        let test_owner = Principal {
+            livemode: false,
+            ..owner
+        };
+        let test_link = Link::new(&test_owner, &new, link.created);
+        assert_eq!(Link::try_from(&Item::from(&test_link)).unwrap(), test_link);
+    }
+
+    #[test]
+    fn a_damaged_item_is_an_error_not_a_panic() {
+        let owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let new = NewLink {
+            amount: 2000,
+            currency: Currency::find("thb").unwrap(),
+            title: "t".into(),
+            description: "d".into(),
+            multiple: false,
+        };
+        let good = Item::from(&Link::new(&owner, &new, Utc::now()));
+        assert!(Link::try_from(&good).is_ok());
+        let damaged: Vec<(&str, Option<AttributeValue>)> = vec![
+            ("pk", Some(s("nonsense"))),
+            ("pk", Some(s("ACCT#a#neither"))),
+            ("sk", Some(s("CHRG#x"))),
+            ("amount", None),
+            ("amount", Some(s("2000"))),
+            ("amount", Some(n("20.5"))),
+            ("currency", Some(s("xyz"))),
+            ("title", None),
+            ("multiple", Some(s("true"))),
+            ("used", None),
+            ("created", Some(s("yesterday"))),
+            ("deleted_at", Some(s("not a time"))),
+            ("payment_token", None),
+        ];
+        for (name, value) in damaged {
+            let mut item = good.clone();
+            match value.clone() {
+                Some(v) => item.insert(name.into(), v),
+                None => item.remove(name),
+            };
+            assert!(Link::try_from(&item).is_err(), "{name} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn partitions_separate_accounts_modes_and_anchors() {
+        let test = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let live = Principal {
+            livemode: true,
+            ..test.clone()
+        };
+        assert_eq!(account_partition(&test), "ACCT#acct_1#test");
+        assert_eq!(account_partition(&live), "ACCT#acct_1#live");
+        assert_eq!(anchor_partition(&test), "ANCHOR#acct_1#test");
+        assert_eq!(anchor_partition(&live), "ANCHOR#acct_1#live");
+    }
+}

@@ -1,0 +1,330 @@
+//! Links: create (exactly once per idempotency key), retrieve, destroy, list.
+
+use super::collection::{COUNTER_SHARDS, Collection};
+use super::idempotency;
+use super::item::{Item, account_partition, key, link_sk, time};
+use super::{Store, sdk_error};
+use crate::domain::error::ApiError;
+use crate::domain::link::{Link, NewLink};
+use crate::domain::list::ListQuery;
+use crate::domain::principal::Principal;
+use crate::validate::IdempotencyKey;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
+/// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
+const CREATE_ATTEMPTS: u32 = 4;
+
+/// What a create answered.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// A new link, and the response body stored with its idempotency record (if any).
+    Created { link: Link, body: String },
+    /// An earlier create with the same idempotency key and parameters: its response body.
+    Replayed { body: String },
+}
+
+/// One page of links and the size of the whole list.
+#[derive(Debug)]
+pub struct LinkPage {
+    pub links: Vec<Link>,
+    pub total: u64,
+}
+
+/// Why DynamoDB cancelled a create transaction, as far as the create cares.
+enum Cancelled {
+    /// The idempotency record's condition failed: a live record holds the key. It comes back
+    /// with the cancellation.
+    KeyTaken(Option<Item>),
+    /// A conflict with a concurrent transaction, or throttling: worth another attempt.
+    Transient,
+    /// Anything else (the link's own condition failing would mean a duplicate id).
+    Other,
+}
+
+fn cancellation(
+    err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    record_index: Option<usize>,
+) -> Option<Cancelled> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return None;
+    };
+    let reasons: &[CancellationReason] = cancelled.cancellation_reasons();
+    if let Some(reason) = record_index.and_then(|i| reasons.get(i)) {
+        if reason.code() == Some("ConditionalCheckFailed") {
+            return Some(Cancelled::KeyTaken(reason.item().cloned()));
+        }
+    }
+    let transient = reasons.iter().any(|r| {
+        matches!(
+            r.code(),
+            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+        )
+    });
+    Some(if transient {
+        Cancelled::Transient
+    } else {
+        Cancelled::Other
+    })
+}
+
+impl Store {
+    /// Creates a link for `owner`, counting it, in one `TransactWriteItems`: the link, its count
+    /// shard, its hour counter and, with an idempotency key, the key's record (holding `render`'s
+    /// response body). Each attempt takes a fresh id and `created` from the clock just before it
+    /// is sent (see `collection::SETTLE` for why).
+    ///
+    /// With a key already used within its lifetime, nothing is written: the same parameters
+    /// replay the first body, other parameters answer `422 idempotency_key_reused`.
+    pub async fn create_link(
+        &self,
+        owner: &Principal,
+        new: &NewLink,
+        idempotency_key: Option<&IdempotencyKey>,
+        render: impl Fn(&Link) -> Result<String, ApiError>,
+    ) -> Result<CreateOutcome, ApiError> {
+        let links = Collection::links(owner);
+        let fingerprint = new.fingerprint();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = Utc::now();
+            let link = Link::new(owner, new, now);
+            let body = render(&link)?;
+            let put_link = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Item::from(&link)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut items = vec![TransactWriteItem::builder().put(put_link).build()];
+            let counters = links.count_new_member(
+                &self.table,
+                now.timestamp_millis(),
+                random_below(COUNTER_SHARDS),
+            )?;
+            items.extend(
+                counters
+                    .into_iter()
+                    .map(|update| TransactWriteItem::builder().update(update).build()),
+            );
+            let record_index = match idempotency_key {
+                Some(k) => {
+                    let put = idempotency::put_record(
+                        &self.table,
+                        owner,
+                        k,
+                        &fingerprint,
+                        &link.id,
+                        &body,
+                        now,
+                    )?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                    Some(items.len() - 1)
+                }
+                None => None,
+            };
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .return_consumed_capacity(self.capacity_report())
+                .send()
+                .await;
+            let err = match result {
+                Ok(out) => {
+                    self.usage.add_all(out.consumed_capacity());
+                    return Ok(CreateOutcome::Created { link, body });
+                }
+                Err(err) => err,
+            };
+            match cancellation(&err, record_index) {
+                Some(Cancelled::KeyTaken(record)) => {
+                    // DynamoDB returns the record that failed the condition (ALL_OLD); it is
+                    // there, since the condition only fails on a live record.
+                    let record = record.ok_or_else(|| {
+                        ApiError::internal("a cancelled create did not return the key's record")
+                    })?;
+                    return idempotency::replay(&record, &fingerprint)
+                        .map(|body| CreateOutcome::Replayed { body });
+                }
+                Some(Cancelled::Transient) if attempt < CREATE_ATTEMPTS => {
+                    self.usage
+                        .create_retries
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(
+                        attempt,
+                        "link create cancelled by a conflict or throttling; retrying"
+                    );
+                    let pause = 10 * u64::from(attempt) + u64::from(random_below(20));
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                Some(Cancelled::Transient) => {
+                    return Err(ApiError::ServiceUnavailable(Box::new(err)));
+                }
+                Some(Cancelled::Other) | None => return Err(sdk_error(err)),
+            }
+        }
+    }
+
+    /// The caller's link `id`, or `None`: one strongly consistent GetItem.
+    pub async fn get_link(&self, owner: &Principal, id: &str) -> Result<Option<Link>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_partition(owner), link_sk(id))))
+            .consistent_read(true)
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.add(out.consumed_capacity());
+        out.item().map(Link::try_from).transpose()
+    }
+
+    /// Marks the caller's link `id` deleted at `now` and returns it, or `None` if there is no such
+    /// link: one conditional UpdateItem. Destroying a destroyed link changes nothing and returns it
+    /// with its original `deleted_at`.
+    pub async fn destroy_link(
+        &self,
+        owner: &Principal,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Link>, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_partition(owner), link_sk(id))))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
+            .expression_attribute_values(":now", time(now))
+            .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage.add(out.consumed_capacity());
+                out.attributes().map(Link::try_from).transpose()
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// A page of the caller's links for `query` asked at `now`, and the list's total (see
+    /// [`super::collection`] for what it costs).
+    pub async fn list_links(
+        &self,
+        owner: &Principal,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> Result<LinkPage, ApiError> {
+        let page = self.page(&Collection::links(owner), query, now).await?;
+        Ok(LinkPage {
+            links: page
+                .items
+                .iter()
+                .map(Link::try_from)
+                .collect::<Result<_, _>>()?,
+            total: page.total,
+        })
+    }
+}
+
+impl Store {
+    /// Stores links whose ids and times are already set (created in the past, say), and counts
+    /// them exactly as creates do. For benches, tests and migrations run by an operator: it
+    /// writes in batches (`BatchWriteItem`, then one counter update per shard and day), not in
+    /// one transaction, so nothing else may write the same accounts' links meanwhile. The
+    /// functions never call it, and their IAM roles do not allow it.
+    pub async fn import_links(&self, links: &[Link]) -> Result<(), ApiError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use std::collections::BTreeMap;
+        for chunk in links.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|link| {
+                    PutRequest::builder()
+                        .set_item(Some(Item::from(link)))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(ApiError::internal)
+                })
+                .collect::<Result<_, _>>()?;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        // The same counter items creates update, with the links spread over the shards.
+        let mut counts: BTreeMap<(String, String), BTreeMap<String, u64>> = BTreeMap::new();
+        for (i, link) in links.iter().enumerate() {
+            let owner = Principal {
+                account_id: link.account_id.clone(),
+                livemode: link.livemode,
+            };
+            let shard = i as u32 % COUNTER_SHARDS;
+            for (sk, attribute) in
+                Collection::links(&owner).counters_of(link.created.timestamp_millis(), shard)
+            {
+                *counts
+                    .entry((account_partition(&owner), sk))
+                    .or_default()
+                    .entry(attribute)
+                    .or_default() += 1;
+            }
+        }
+        for ((pk, sk), attributes) in counts {
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)));
+            let mut adds = Vec::new();
+            for (i, (attribute, count)) in attributes.into_iter().enumerate() {
+                adds.push(format!("#a{i} :n{i}"));
+                update = update
+                    .expression_attribute_names(format!("#a{i}"), attribute)
+                    .expression_attribute_values(format!(":n{i}"), super::item::n(count));
+            }
+            update
+                .update_expression(format!("ADD {}", adds.join(", ")))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// A random number below `n`, to spread load; never used for anything secret.
+fn random_below(n: u32) -> u32 {
+    let mut buf = [0u8; 4];
+    // Only spreads load; if the random source failed, 0 is still correct.
+    let _ = getrandom::fill(&mut buf);
+    u32::from_le_bytes(buf) % n
+}

@@ -1,0 +1,203 @@
+//! The storage layer: one DynamoDB table, every item in it, every request the API makes. It
+//! speaks domain types (`Link`, `Principal`, `ListQuery`) and returns [`ApiError`]s, never SDK
+//! types.
+//!
+//! # Table layout
+//!
+//! One table with a string partition key `pk` and a string sort key `sk`, no indexes:
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! |---|---|---|---|
+//! | link | `ACCT#<account>#<mode>` | `LINK#<link id>` | `amount` N, `currency` S, `title` S, `description` S, `multiple` BOOL, `used` BOOL, `created` S (RFC 3339, ms), `payment_token` S, `deleted_at` S?, `used_at` S? |
+//! | link count shard (`<s>` = 0–7) | `ACCT#<account>#<mode>` | `COUNT#LINK#<s>` | `count` N |
+//! | links per hour of a day, a shard | `ACCT#<account>#<mode>` | `DAY#LINK#<yyyy-mm-dd>#<s>` | `h00`…`h23` N |
+//! | idempotency record | `ACCT#<account>#<mode>` | `IDEM#<sha-256 of the key>` | `fingerprint` S, `body` S, `link` S, `expires_at` N |
+//! | list anchor | `ANCHOR#<account>#<mode>` | `LINK#<from ms>#<position>` | `at` S, `expires_at` N |
+//! | account | `ACCOUNT#<account>` | `ACCOUNT` | `created` S |
+//! | an account's key | `ACCOUNT#<account>` | `KEY#<sha-256 hex>` | `livemode` BOOL, `prefix` S, `created` S, `revoked_at` S? |
+//! | secret key lookup | `KEY#<sha-256 hex>` | `KEY` | `account_id` S, `livemode` BOOL, `created` S |
+//!
+//! `<mode>` is `test` or `live`. Why this shape:
+//! - A link lives in its owner's partition, so retrieve and destroy address it with the caller's
+//!   own account and mode: another account's link, or a test link seen with a live key, is simply
+//!   not there. Tenancy needs no extra read and no check that could be forgotten.
+//! - Link ids begin with their creation time in fixed-width base 36, so `sk` order is creation
+//!   order: a list is a Query on the table itself (strongly consistent, no index lag), and
+//!   `from`/`to` become a `BETWEEN` on `sk`. [`collection`] holds the list machinery (totals from
+//!   counters, paging at any depth) that charges and events will reuse.
+//! - The partition-key prefixes separate what each function may touch, so IAM can grant by
+//!   prefix (`dynamodb:LeadingKeys`): the list function writes anchors and nothing else.
+//! - `expires_at` is the table's time-to-live attribute: idempotency records and anchors expire.
+//!
+//! Payments and events add their own module here (`charges.rs`, `events.rs`) beside [`links`],
+//! over the same [`collection`] machinery.
+
+mod client;
+pub mod collection;
+mod idempotency;
+mod item;
+mod keys;
+mod links;
+mod table;
+
+pub use client::{
+    ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, http_client, lambda_client, operator_client,
+    resilience,
+};
+pub use collection::{ANCHOR_TTL, SETTLE};
+pub use idempotency::IDEMPOTENCY_TTL;
+pub use item::{PK, SK};
+pub use keys::{KeyRecord, NewAccount, NewKey};
+pub use links::{CreateOutcome, LinkPage};
+
+use crate::domain::error::ApiError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The DynamoDB client and table, built once per cold start and shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+    usage: Arc<Usage>,
+    /// Whether DynamoDB is asked for the capacity each request consumed (see [`Store::tracking_usage`]).
+    track_usage: bool,
+}
+
+/// Read and write capacity consumed through one [`Store`], as DynamoDB reports it
+/// (`ReturnConsumedCapacity`), and the create attempts that had to be retried. Capacity is kept in
+/// thousandths of a unit.
+#[derive(Debug, Default)]
+pub struct Usage {
+    milli_units: AtomicU64,
+    create_retries: AtomicU64,
+}
+
+impl Usage {
+    fn add(&self, consumed: Option<&ConsumedCapacity>) {
+        if let Some(units) = consumed.and_then(ConsumedCapacity::capacity_units) {
+            self.milli_units
+                .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn add_all(&self, consumed: &[ConsumedCapacity]) {
+        consumed.iter().for_each(|c| self.add(Some(c)));
+    }
+
+    /// Capacity units consumed so far; zero unless [`Store::tracking_usage`].
+    pub fn capacity_units(&self) -> f64 {
+        self.milli_units.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Create transactions retried after DynamoDB cancelled them for a conflict or throttling.
+    pub fn create_retries(&self) -> u64 {
+        self.create_retries.load(Ordering::Relaxed)
+    }
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            usage: Arc::default(),
+            track_usage: false,
+        }
+    }
+
+    /// This store, asking DynamoDB for the capacity every request consumes and adding it up in
+    /// [`Store::usage`]. For benches and tests: the functions never read it, and asking has a price
+    /// (measured on DynamoDB Local: about 30 µs on a 0.8 ms GetItem).
+    pub fn tracking_usage(mut self) -> Self {
+        self.track_usage = true;
+        self
+    }
+
+    fn capacity_report(&self) -> ReturnConsumedCapacity {
+        if self.track_usage {
+            ReturnConsumedCapacity::Total
+        } else {
+            ReturnConsumedCapacity::None
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// What this store has consumed and retried so far.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+}
+
+/// Error codes DynamoDB answers when it is overloaded or briefly failing: the same request may
+/// well succeed a moment later.
+fn is_transient_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "TransactionInProgressException"
+    )
+}
+
+/// Maps an SDK failure to the API's error: anything transient (throttling, a timeout, DynamoDB
+/// unreachable or failing) is a retryable 503; the rest is a 500.
+pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(_) => err.code().is_some_and(is_transient_code),
+        _ => false,
+    };
+    if transient {
+        ApiError::ServiceUnavailable(Box::new(err))
+    } else {
+        ApiError::Internal(Box::new(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_codes_are_transient_and_others_are_not() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "TransactionInProgressException",
+        ] {
+            assert!(is_transient_code(code), "{code}");
+        }
+        for code in [
+            "ValidationException",
+            "ResourceNotFoundException",
+            "ConditionalCheckFailedException",
+            "AccessDeniedException",
+            "TransactionCanceledException",
+        ] {
+            assert!(!is_transient_code(code), "{code}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! `POST /links` parameters into a [`NewLink`].
+
+use super::text::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, parse_text};
+use super::{Params, parse_integer};
+use crate::domain::currency::{self, Currency};
+use crate::domain::error::ApiError;
+use crate::domain::link::NewLink;
+use serde_json::Value;
+
+/// A create request's parameters, from JSON (typed values) or a form (strings). Unknown
+/// parameters are ignored, as Omise does.
+pub fn parse_new_link(params: &Params) -> Result<NewLink, ApiError> {
+    let currency = parse_currency(params)?;
+    Ok(NewLink {
+        amount: parse_amount(params, currency)?,
+        currency,
+        title: parse_text(params, "title", MAX_TITLE_CHARS)?,
+        description: parse_text(params, "description", MAX_DESCRIPTION_CHARS)?,
+        multiple: parse_bool(params, "multiple")?.unwrap_or(false),
+    })
+}
+
+fn parse_currency(params: &Params) -> Result<&'static Currency, ApiError> {
+    let code = match params.get("currency") {
+        None => return Err(ApiError::BadRequest("currency is required".into())),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "currency must be a string such as thb".into(),
+            ));
+        }
+    };
+    Currency::find(code).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "currency {code} is not supported; supported currencies are {}",
+            currency::supported_codes()
+        ))
+    })
+}
+
+fn parse_amount(params: &Params, currency: &Currency) -> Result<i64, ApiError> {
+    let not_integer = || {
+        ApiError::InvalidAmount("amount must be an integer in the currency's smallest unit".into())
+    };
+    let amount = match params.get("amount") {
+        None => return Err(ApiError::BadRequest("amount is required".into())),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(not_integer)?,
+        Some(Value::String(s)) => parse_integer(s).ok_or_else(not_integer)?,
+        Some(_) => return Err(not_integer()),
+    };
+    let code = currency.code;
+    if amount < currency.min_amount {
+        return Err(ApiError::InvalidAmount(format!(
+            "amount must be at least {} ({} {code})",
+            currency.min_amount,
+            currency.format_amount(currency.min_amount)
+        )));
+    }
+    if amount > currency.max_amount {
+        return Err(ApiError::InvalidAmount(format!(
+            "amount must be at most {} ({} {code})",
+            currency.max_amount,
+            currency.format_amount(currency.max_amount)
+        )));
+    }
+    Ok(amount)
+}
+
+/// A boolean: JSON `true`/`false`, or the strings `"true"`/`"false"` that forms carry.
+fn parse_bool(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s == "true" => Ok(Some(true)),
+        Some(Value::String(s)) if s == "false" => Ok(Some(false)),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{name} must be a boolean (true or false)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn new_link(v: Value) -> Result<NewLink, ApiError> {
+        parse_new_link(&Params::from_value(v))
+    }
+
+    fn valid() -> Value {
+        json!({"amount": 10000, "currency": "THB", "title": "ค่าอาหาร", "description": "จ่ายค่าอาหารกลางวัน"})
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut v = valid();
+        v[key] = value;
+        v
+    }
+
+    fn without(key: &str) -> Value {
+        let mut v = valid();
+        v.as_object_mut().unwrap().remove(key);
+        v
+    }
+
+    #[test]
+    fn a_valid_link_parses_with_lowercase_currency_and_exact_text() {
+        let l = new_link(valid()).unwrap();
+        assert_eq!(l.amount, 10000);
+        assert_eq!(l.currency.code, "thb");
+        assert_eq!(l.title, "ค่าอาหาร");
+        assert_eq!(l.description, "จ่ายค่าอาหารกลางวัน");
+        assert!(!l.multiple);
+    }
+
+    #[test]
+    fn form_strings_parse_like_json_values() {
+        let form = |multiple: &str| {
+            new_link(json!({"amount": "2000", "currency": "thb", "title": "t", "description": "d", "multiple": multiple}))
+                .unwrap()
+        };
+        assert_eq!((form("true").amount, form("true").multiple), (2000, true));
+        assert!(!form("false").multiple);
+        assert!(new_link(with("multiple", json!(true))).unwrap().multiple);
+        assert!(!new_link(with("multiple", json!(false))).unwrap().multiple);
+        assert!(!new_link(with("multiple", Value::Null)).unwrap().multiple);
+    }
+
+    #[test]
+    fn the_amount_range_includes_both_ends() {
+        let thb = Currency::find("thb").unwrap();
+        for amount in [thb.min_amount, thb.max_amount] {
+            assert_eq!(
+                new_link(with("amount", json!(amount))).unwrap().amount,
+                amount
+            );
+            let text = amount.to_string();
+            assert_eq!(
+                new_link(with("amount", json!(text))).unwrap().amount,
+                amount
+            );
+        }
+        for amount in [thb.min_amount - 1, thb.max_amount + 1] {
+            let err = new_link(with("amount", json!(amount))).unwrap_err();
+            assert_eq!(err.code(), "invalid_amount", "{amount}");
+        }
+    }
+
+    #[test]
+    fn invalid_creates_are_refused_with_the_right_code() {
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (without("amount"), "bad_request", "amount is required"),
+            (with("amount", json!(100.5)), "invalid_amount", "integer"),
+            (with("amount", json!("1e4")), "invalid_amount", "integer"),
+            (with("amount", json!("")), "invalid_amount", "integer"),
+            (with("amount", json!(true)), "invalid_amount", "integer"),
+            (
+                with("amount", json!(1999)),
+                "invalid_amount",
+                "at least 2000 (20.00 thb)",
+            ),
+            (with("amount", json!(-5)), "invalid_amount", "at least"),
+            (with("amount", json!("-5")), "invalid_amount", "at least"),
+            (
+                with("amount", json!(100_000_001)),
+                "invalid_amount",
+                "at most 100000000 (1000000.00 thb)",
+            ),
+            (with("amount", json!(u64::MAX)), "invalid_amount", "integer"),
+            (
+                with("amount", json!("99999999999999999999")),
+                "invalid_amount",
+                "integer",
+            ),
+            (without("currency"), "bad_request", "currency is required"),
+            (
+                with("currency", json!("xyz")),
+                "bad_request",
+                "currency xyz is not supported; supported currencies are thb, jpy",
+            ),
+            (
+                with("currency", json!(764)),
+                "bad_request",
+                "must be a string",
+            ),
+            (without("title"), "bad_request", "title is required"),
+            (
+                with("title", json!("")),
+                "bad_request",
+                "title must not be blank",
+            ),
+            (
+                with("title", json!("\u{200B}")),
+                "bad_request",
+                "title must not be blank",
+            ),
+            (
+                with("title", json!(5)),
+                "bad_request",
+                "title must be a string",
+            ),
+            (
+                with("title", json!("ก".repeat(256))),
+                "bad_request",
+                "at most 255 characters",
+            ),
+            (
+                with("title", json!("a\u{0}b")),
+                "bad_request",
+                "control characters",
+            ),
+            (
+                without("description"),
+                "bad_request",
+                "description is required",
+            ),
+            (
+                with("description", json!("x".repeat(1025))),
+                "bad_request",
+                "at most 1024",
+            ),
+            (
+                with("multiple", json!("yes")),
+                "bad_request",
+                "multiple must be a boolean",
+            ),
+            (
+                with("multiple", json!(1)),
+                "bad_request",
+                "multiple must be a boolean",
+            ),
+        ];
+        for (input, code, message) in cases {
+            let err = new_link(input.clone()).expect_err(&format!("{input} should be refused"));
+            assert_eq!(err.code(), code, "{input}");
+            assert!(
+                err.message().contains(message),
+                "{input}: {}",
+                err.message()
+            );
+        }
+    }
+
+    #[test]
+    fn jpy_minimum_is_in_whole_yen() {
+        let l = new_link(with("currency", json!("jpy"))).unwrap();
+        assert_eq!(l.amount, 10000);
+        let err =
+            new_link(json!({"amount": 99, "currency": "JPY", "title": "t", "description": "d"}))
+                .unwrap_err();
+        assert!(
+            err.message().contains("at least 100 (100 jpy)"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn title_and_description_limits_are_their_own() {
+        assert!(new_link(with("title", json!("ก".repeat(255)))).is_ok());
+        assert!(new_link(with("description", json!("ก".repeat(1024)))).is_ok());
+        assert!(new_link(with("title", json!("ก".repeat(1024)))).is_err());
+    }
+}
