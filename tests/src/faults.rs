@@ -8,7 +8,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -272,6 +271,11 @@ impl FaultProxy {
         });
     }
 
+    /// Forgets the rules not used up yet.
+    pub fn clear(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+
     /// How many requests an injected rule has answered so far.
     pub fn injected(&self) -> usize {
         self.state.lock().unwrap().injected
@@ -292,7 +296,14 @@ impl Drop for FaultProxy {
 async fn handle(
     state: Arc<Mutex<State>>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+    // Connections opened before a change of mode follow it too (the SDK keeps them alive).
+    let mode = state.lock().unwrap().mode;
+    match mode {
+        Mode::Forward => {}
+        Mode::Stall => std::future::pending::<()>().await,
+        Mode::Refuse => return Err("refused".into()),
+    }
     let operation = req
         .headers()
         .get("x-amz-target")

@@ -199,6 +199,82 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Asserts that `owner`'s counters agree with their links: the count shards add up to the
+    /// links, and each hour's counters to the links created in that hour. Returns the count.
+    pub async fn assert_counters_agree(&self, owner: &Principal) -> u64 {
+        assert_counters_agree(&self.ctx.store, owner).await
+    }
+}
+
+/// See [`TestApp::assert_counters_agree`].
+pub async fn assert_counters_agree(store: &Store, owner: &Principal) -> u64 {
+    use std::collections::BTreeMap;
+    let pk = format!(
+        "ACCT#{}#{}",
+        owner.account_id,
+        if owner.livemode { "live" } else { "test" }
+    );
+    let mut links_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut counted_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    let (mut links, mut counted) = (0u64, 0u64);
+    let number = |v: &aws_sdk_dynamodb::types::AttributeValue| -> u64 {
+        v.as_n().expect("a number").parse().expect("a count")
+    };
+    let mut start = None;
+    loop {
+        let out = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()),
+            )
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("read the partition");
+        for item in out.items() {
+            let sk = item["sk"].as_s().unwrap();
+            if sk.starts_with("LINK#") {
+                let link = Link::try_from(item).expect("a link");
+                let ms = link.created.timestamp_millis();
+                *links_per_hour.entry(ms - ms % 3_600_000).or_default() += 1;
+                links += 1;
+            } else if sk.starts_with("COUNT#LINK#") {
+                counted += number(&item["count"]);
+            } else if let Some(rest) = sk.strip_prefix("DAY#LINK#") {
+                let day = shared::chrono::NaiveDate::parse_from_str(&rest[..10], "%Y-%m-%d")
+                    .expect("a day")
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_millis();
+                for (name, value) in item {
+                    if let Some(hour) = name.strip_prefix('h') {
+                        let hour: i64 = hour.parse().expect("an hour");
+                        *counted_per_hour.entry(day + hour * 3_600_000).or_default() +=
+                            number(value);
+                    }
+                }
+            }
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert_eq!(counted, links, "the count shards disagree with the links");
+    assert_eq!(
+        counted_per_hour, links_per_hour,
+        "the hour counters disagree with the links"
+    );
+    links
+}
+
 impl<'a> Call<'a> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.event = self.event.header(name, value);

@@ -8,7 +8,7 @@ use crate::domain::error::ApiError;
 use crate::domain::ids;
 use crate::domain::principal::{KeyHash, Principal, key_display};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 /// A freshly created account and its two secret keys, in clear for the one time they are shown.
 #[derive(Debug)]
@@ -205,6 +205,8 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<KeyRecord, ApiError> {
+        // Stored to the millisecond: answer what a later listing will show.
+        let now = now.trunc_subsecs(3);
         let unknown = || ApiError::NotFound(format!("key {id} of account {account_id}"));
         let hex_prefix = id
             .strip_prefix("key_")

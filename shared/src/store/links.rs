@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
 /// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
-const CREATE_ATTEMPTS: u32 = 4;
+pub const CREATE_ATTEMPTS: u32 = 4;
 
 /// What a create answered.
 #[derive(Debug)]

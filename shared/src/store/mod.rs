@@ -48,7 +48,7 @@ pub use collection::{ANCHOR_TTL, SETTLE};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};
-pub use links::{CreateOutcome, LinkPage};
+pub use links::{CREATE_ATTEMPTS, CreateOutcome, LinkPage};
 
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;

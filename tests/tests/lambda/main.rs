@@ -31,8 +31,12 @@ struct Session {
 
 impl Session {
     fn start(operation: &'static str, table: &str) -> Self {
+        Self::against(operation, table, links_tests::dynamodb_endpoint())
+    }
+
+    fn against(operation: &'static str, table: &str, endpoint: &str) -> Self {
         Self {
-            rie: Rie::start(operation, table),
+            rie: Rie::start(operation, table, endpoint),
             operation,
             invocations: Vec::new(),
             secrets: vec![CARD.to_owned()],
@@ -349,5 +353,114 @@ async fn not_found_as_a_lambda_answers_the_default_route_with_omise_errors() {
     assert_error(&wrong_method, 405, "method_not_allowed");
     assert_eq!(wrong_method.headers["allow"], "GET, POST");
     assert_error(&unknown_path, 404, "not_found");
+    lambda.assert_logs().await;
+}
+
+#[tokio::test]
+async fn list_links_as_a_lambda_decodes_query_strings_as_the_local_server_does() {
+    // Arrange
+    let app = spawn_app().await;
+    let key = app.alice.test_key.clone();
+    for title in ["first", "second"] {
+        app.create_link(&key, TestApp::link_params(title)).await;
+    }
+    let mut lambda = Session::start("list-links", app.ctx.store.table());
+    lambda.forbid(&key);
+    for query in [
+        "limit=%zz",
+        "limit=%31",
+        "limit=+1",
+        "limit=1&limit=2",
+        "offset=%2B1",
+        "order=reverse%5Fchronological&limit=1",
+        "from=%E0%B8",
+    ] {
+        let path = format!("/links?{query}");
+
+        // Act: the deployed binary, and the in-process path the local server takes.
+        let deployed = lambda
+            .invoke(Event::new("GET /links", "GET", &path).key(&key))
+            .await;
+        let local = app.call("GET", &path).key(&key).send().await;
+
+        // Assert
+        assert_eq!(
+            deployed.status, local.status,
+            "{query}: {:?}",
+            deployed.body
+        );
+        assert_eq!(deployed.body["code"], local.body["code"], "{query}");
+        assert_eq!(deployed.body["limit"], local.body["limit"], "{query}");
+        assert_eq!(deployed.body["data"], local.body["data"], "{query}");
+    }
+    lambda.assert_logs().await;
+}
+
+#[tokio::test]
+async fn create_link_as_a_lambda_replays_an_idempotent_retry_and_refuses_a_huge_body() {
+    // Arrange
+    let app = spawn_app().await;
+    let key = app.alice.test_key.clone();
+    let mut lambda = Session::start("create-link", app.ctx.store.table());
+    lambda.forbid(&key);
+    let create = || Event::new("POST /links", "POST", "/links").key(&key);
+    let body = json!({"amount": 2000, "currency": "thb", "title": "ค่าส่ง", "description": "d"});
+    let huge =
+        json!({"amount": 2000, "currency": "thb", "title": "t", "description": "x".repeat(40_000)});
+
+    // Act
+    let first = lambda
+        .invoke(create().header("idempotency-key", "k-1").json(&body, true))
+        .await;
+    let retry = lambda
+        .invoke(create().header("idempotency-key", "k-1").json(&body, false))
+        .await;
+    let too_big = lambda.invoke(create().json(&huge, true)).await;
+
+    // Assert
+    assert_json(&first, 200);
+    assert_json(&retry, 200);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_error(&too_big, 413, "payload_too_large");
+    let list = app.call("GET", "/links").key(&key).send().await;
+    assert_eq!(list.body["total"], 1);
+    lambda.assert_logs().await;
+}
+
+#[tokio::test]
+async fn retrieve_link_as_a_lambda_answers_503_when_dynamodb_cannot_be_reached() {
+    // Arrange: nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut lambda = Session::against(
+        "retrieve-link",
+        "links-unreachable",
+        &format!("http://127.0.0.1:{closed}"),
+    );
+    let key = "skey_test_5unreachableunreachableun";
+    lambda.forbid(key);
+
+    // Act
+    let started = Instant::now();
+    let response = lambda
+        .invoke(
+            Event::new("GET /links/{id}", "GET", &format!("/links/{UNKNOWN_ID}"))
+                .id(UNKNOWN_ID)
+                .key(key),
+        )
+        .await;
+
+    // Assert: an Omise error inviting a retry, not a Lambda timeout.
+    assert_error(&response, 503, "service_unavailable");
+    assert_eq!(response.headers["retry-after"], "1");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     lambda.assert_logs().await;
 }

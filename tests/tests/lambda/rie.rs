@@ -85,8 +85,9 @@ pub struct LambdaResponse {
 
 impl Rie {
     /// Starts `function` with the environment Lambda would give it (see template.yaml), pointed at
-    /// DynamoDB Local and `table`. The emulator only execs the bootstrap on the first invocation.
-    pub fn start(function: &str, table: &str) -> Self {
+    /// the DynamoDB at `endpoint` (the harness's DynamoDB Local, usually) and `table`. The emulator
+    /// only execs the bootstrap on the first invocation.
+    pub fn start(function: &str, table: &str, endpoint: &str) -> Self {
         let bootstrap = bootstrap(function);
         let (port, api_port) = (free_port(), free_port());
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -105,10 +106,7 @@ impl Rie {
             .envs([
                 ("TABLE_NAME", table),
                 ("PAYMENT_BASE_URL", links_tests::PAYMENT_BASE),
-                (
-                    "AWS_ENDPOINT_URL_DYNAMODB",
-                    links_tests::dynamodb_endpoint(),
-                ),
+                ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
                 ("AWS_ACCESS_KEY_ID", "local"),
                 ("AWS_SECRET_ACCESS_KEY", "local"),
                 ("AWS_REGION", "us-east-1"),

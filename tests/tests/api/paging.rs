@@ -1,0 +1,250 @@
+//! Lists at any depth: pages, totals and walks checked against the links themselves, over links
+//! spread unevenly across days and hours (so that anchors, hour counters and partial hours are
+//! all exercised), in both orders, filtered and not.
+
+use links_tests::{TestApp, TestResponse, spawn_app};
+use shared::chrono::{DateTime, Duration, SecondsFormat, Utc};
+use shared::domain::link::Link;
+
+const HOUR: i64 = 3_600_000;
+
+/// Links created over four days, ending two days ago (long settled): a burst of 1,300 in one
+/// hour, 480 spread over others, one hour with a single link, and empty hours between.
+async fn uneven_links(app: &TestApp) -> Vec<Link> {
+    let start = Utc::now() - Duration::days(6);
+    let start =
+        start - Duration::milliseconds(start.timestamp_millis() % HOUR) + Duration::minutes(17);
+    let mut times = Vec::new();
+    // A burst: 1,300 links within one hour.
+    times.extend((0..1_300).map(|i| start + Duration::milliseconds(i * 2_700)));
+    // Sparse: 12 links in each of 40 hours, every other hour.
+    for h in 0..40 {
+        times
+            .extend((0..12).map(|i| start + Duration::hours(2 + 2 * h) + Duration::minutes(4 * i)));
+    }
+    // A lone link on the last day.
+    times.push(start + Duration::hours(90) + Duration::seconds(1));
+    let mut links = app.import_links(&app.alice.test(), &times).await;
+    links.sort_by(|a, b| a.id.cmp(&b.id));
+    links
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The links of `all` a list with these bounds holds, in its order (`to` covers its whole second).
+fn expected(
+    all: &[Link],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    reverse: bool,
+) -> Vec<&str> {
+    let from_ms = from.map_or(0, |f| f.timestamp_millis());
+    let to_ms = to.map_or(i64::MAX, |t| t.timestamp() * 1000 + 999);
+    let mut ids: Vec<&str> = all
+        .iter()
+        .filter(|l| (from_ms..=to_ms).contains(&l.created.timestamp_millis()))
+        .map(|l| l.id.as_str())
+        .collect();
+    if reverse {
+        ids.reverse();
+    }
+    ids
+}
+
+async fn page(app: &TestApp, query: &str) -> TestResponse {
+    let response = app
+        .call("GET", &format!("/links?{query}"))
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    assert_eq!(response.status, 200, "{query}: {:?}", response.body);
+    response
+}
+
+#[tokio::test]
+async fn pages_at_any_offset_match_the_links_in_both_orders_filtered_or_not() {
+    // Arrange
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let n = all.len();
+    // A window that starts and ends inside hours, covering the burst's tail and most sparse hours.
+    let from = all[1_000].created - Duration::milliseconds(1);
+    let to = all[n - 100].created;
+    let windows = [
+        (None, None, String::new()),
+        (
+            Some(from),
+            Some(to),
+            format!("&from={}&to={}", iso(from), iso(to)),
+        ),
+    ];
+    for (from, to, filter) in &windows {
+        for (reverse, order) in [(false, ""), (true, "&order=reverse_chronological")] {
+            let want = expected(&all, *from, *to, reverse);
+            for offset in [
+                0,
+                1,
+                99,
+                100,
+                999,
+                1_000,
+                1_001,
+                1_299,
+                1_500,
+                want.len() - 3,
+                want.len(),
+                100_000,
+            ] {
+                // Act
+                let got = page(&app, &format!("limit=7&offset={offset}{filter}{order}")).await;
+
+                // Assert
+                let end = (offset + 7).min(want.len());
+                let slice = want.get(offset..end).unwrap_or_default();
+                assert_eq!(got.ids(), slice, "offset {offset}{filter}{order}");
+                assert_eq!(
+                    got.body["total"],
+                    want.len(),
+                    "offset {offset}{filter}{order}"
+                );
+                assert_eq!(got.body["offset"], offset);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn filtered_totals_count_exactly_whatever_the_window() {
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let n = all.len();
+    // Windows ending and starting on links, between links, on hour boundaries, inside one hour,
+    // and empty ones.
+    let at = |i: usize| all[i].created;
+    let hour_of = |t: DateTime<Utc>| t - Duration::milliseconds(t.timestamp_millis() % HOUR);
+    let windows = vec![
+        (at(0), at(n - 1)),
+        (at(1), at(n - 2)),
+        (at(10), at(20)),
+        (at(500), at(500)),
+        (
+            hour_of(at(0)),
+            hour_of(at(0)) + Duration::milliseconds(HOUR - 1),
+        ),
+        (hour_of(at(1_400)), at(1_700)),
+        (
+            at(1_299) + Duration::milliseconds(1),
+            hour_of(at(1_305)) + Duration::hours(1),
+        ),
+        (at(0) - Duration::days(30), at(0) - Duration::days(29)),
+        (
+            at(n - 1) + Duration::seconds(2),
+            at(n - 1) + Duration::hours(5),
+        ),
+        (at(0) - Duration::days(1), at(n - 1) + Duration::days(1)),
+    ];
+    for (from, to) in windows {
+        let want = expected(&all, Some(from), Some(to), false);
+        let got = page(
+            &app,
+            &format!("limit=100&from={}&to={}", iso(from), iso(to)),
+        )
+        .await;
+        assert_eq!(
+            got.body["total"],
+            want.len(),
+            "{} .. {}",
+            iso(from),
+            iso(to)
+        );
+        assert_eq!(
+            got.ids(),
+            want[..want.len().min(100)],
+            "{} .. {}",
+            iso(from),
+            iso(to)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_walk_sees_every_link_once_and_leaves_anchors_for_the_next() {
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let want: Vec<&str> = all.iter().map(|l| l.id.as_str()).collect();
+    for order in ["chronological", "reverse_chronological"] {
+        // A closed window in the past, so that reverse walks may anchor too.
+        let to = iso(all.last().unwrap().created + Duration::seconds(1));
+        let mut seen = Vec::new();
+        let mut offset = 0;
+        loop {
+            let got = page(
+                &app,
+                &format!("limit=100&offset={offset}&order={order}&to={to}"),
+            )
+            .await;
+            let ids = got.ids();
+            if ids.is_empty() {
+                break;
+            }
+            offset += ids.len();
+            seen.extend(ids);
+        }
+        let mut want = want.clone();
+        if order == "reverse_chronological" {
+            want.reverse();
+        }
+        assert_eq!(seen, want, "{order}");
+    }
+    let anchors = app
+        .ctx
+        .store
+        .client()
+        .query()
+        .table_name(app.ctx.store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ANCHOR#{}#test", app.alice.id)),
+        )
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap();
+    assert!(anchors.count > 20, "pages left anchors: {}", anchors.count);
+}
+
+#[tokio::test]
+async fn a_chronological_walk_during_creates_sees_every_older_link_exactly_once() {
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let key = app.alice.test_key.clone();
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    let mut created = 0;
+    loop {
+        let got = page(&app, &format!("limit=100&offset={offset}")).await;
+        let ids = got.ids();
+        if ids.is_empty() {
+            break;
+        }
+        offset += ids.len();
+        seen.extend(ids);
+        // New links arrive between pages (until the walk reaches them), after every older one.
+        if offset < all.len() {
+            app.create_link(&key, TestApp::link_params("during the walk"))
+                .await;
+            created += 1;
+        }
+    }
+    let older: Vec<&String> = seen.iter().take(all.len()).collect();
+    let want: Vec<&String> = all.iter().map(|l| &l.id).collect();
+    assert_eq!(older, want);
+    assert_eq!(
+        seen.len() - all.len(),
+        created,
+        "the new links come last, once each"
+    );
+}
