@@ -212,14 +212,6 @@ impl Histogram {
     }
 }
 
-/// Where a page at an offset begins: after this sort key, in the walk's direction.
-#[derive(Debug, Clone, PartialEq)]
-enum Start {
-    After(String),
-    /// The window holds fewer members than the offset.
-    PastTheEnd,
-}
-
 /// The sort-key range of a window in a collection, inclusive.
 struct Range {
     low: String,
@@ -275,7 +267,7 @@ impl Store {
         let (total, histogram, anchor) = if forward {
             let ((total, histogram), anchor) = tokio::try_join!(
                 self.total(c, window),
-                self.nearest_anchor(c, window.from_ms, offset - 1, true),
+                self.nearest_anchor(c, window.from_ms, offset - 1, 0),
             )?;
             (total, histogram, anchor)
         } else {
@@ -284,7 +276,7 @@ impl Store {
                 (total, histogram, None)
             } else {
                 let anchor = self
-                    .nearest_anchor(c, window.from_ms, total - offset, false)
+                    .nearest_anchor(c, window.from_ms, total - offset, total - 1)
                     .await?;
                 (total, histogram, anchor)
             }
@@ -296,17 +288,15 @@ impl Store {
             });
         }
         let target = last_position(total);
-        let (start, located) = self
+        let (after, located) = self
             .locate(c, &range, window, target, total, forward, anchor, histogram)
             .await?;
-        let after = match start {
-            Start::After(sk) => sk,
-            Start::PastTheEnd => {
-                return Ok(RawPage {
-                    items: Vec::new(),
-                    total,
-                });
-            }
+        // The window ended before the offset (links can only have been added since the total).
+        let Some(after) = after else {
+            return Ok(RawPage {
+                items: Vec::new(),
+                total,
+            });
         };
         let items = self
             .read(c, &range, Some(after.clone()), query.limit, forward)
@@ -338,8 +328,9 @@ impl Store {
         Ok(RawPage { items, total })
     }
 
-    /// Finds the member at chronological `target` (the one just before the page, in the walk's
-    /// direction) and says whether it took counting to find it (so it is worth an anchor).
+    /// Finds the sort key of the member at chronological `target` (the one just before the page,
+    /// in the walk's direction; `None` past the window's end), and says whether it took counting
+    /// to find it (so that it is worth an anchor).
     #[allow(clippy::too_many_arguments)]
     async fn locate(
         &self,
@@ -351,13 +342,13 @@ impl Store {
         forward: bool,
         anchor: Option<(u64, String)>,
         histogram: Option<Histogram>,
-    ) -> Result<(Start, bool), ApiError> {
+    ) -> Result<(Option<String>, bool), ApiError> {
         // Distance from the window's edge to the target, in the walk's direction.
         let from_edge = if forward { target } else { total - 1 - target };
         if let Some((position, sk)) = anchor {
             let distance = position.abs_diff(target);
             if distance == 0 {
-                return Ok((Start::After(sk), false));
+                return Ok((Some(sk), false));
             }
             if distance <= ANCHOR_REACH {
                 let start = self.skip(c, range, Some(sk), distance, forward).await?;
@@ -373,7 +364,7 @@ impl Store {
             None => self.histogram(c, window).await?,
         };
         let Some((hour, before)) = histogram.hour_of(target) else {
-            return Ok((Start::PastTheEnd, true));
+            return Ok((None, true));
         };
         // Count within the target's hour, from the side the walk comes from.
         let start = if forward {
@@ -397,7 +388,8 @@ impl Store {
     }
 
     /// Counts `n` members from `after` (or the range's edge) in the walk's direction and returns
-    /// the sort key of the `n`th, with `Select = COUNT` so nothing is held but the count.
+    /// the sort key of the `n`th (`None` if the range holds fewer), with `Select = COUNT` so that
+    /// nothing is held but the count.
     async fn skip(
         &self,
         c: &Collection,
@@ -405,7 +397,7 @@ impl Store {
         after: Option<String>,
         n: u64,
         forward: bool,
-    ) -> Result<Start, ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         let mut counted = 0u64;
         let mut start = after.map(|sk| key(c.pk.clone(), sk));
         loop {
@@ -419,17 +411,17 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            self.usage.add(out.consumed_capacity());
+            self.usage.read(out.consumed_capacity());
             counted += u64::try_from(out.count).unwrap_or(0);
             start = out.last_evaluated_key;
             match &start {
-                None => return Ok(Start::PastTheEnd),
+                None => return Ok(None),
                 Some(last) if counted >= n => {
                     let sk = last
                         .get(SK)
                         .and_then(|v| v.as_s().ok())
                         .ok_or_else(|| corrupt("a query's last key lacks sk".into()))?;
-                    return Ok(Start::After(sk.clone()));
+                    return Ok(Some(sk.clone()));
                 }
                 Some(_) => {}
             }
@@ -456,7 +448,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            self.usage.add(out.consumed_capacity());
+            self.usage.read(out.consumed_capacity());
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -490,7 +482,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error)?;
-        self.usage.add(out.consumed_capacity());
+        self.usage.read(out.consumed_capacity());
         let mut total = 0u64;
         for item in out.items() {
             total += get_n::<u64>(item, "count")?.unwrap_or(0);
@@ -573,7 +565,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            self.usage.add(out.consumed_capacity());
+            self.usage.read(out.consumed_capacity());
             for item in out.items() {
                 let sk = get_s(item, SK)?;
                 let day = sk
@@ -617,7 +609,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            self.usage.add(out.consumed_capacity());
+            self.usage.read(out.consumed_capacity());
             total += u64::try_from(out.count).unwrap_or(0);
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -626,23 +618,21 @@ impl Store {
         }
     }
 
-    /// The anchor nearest to `position` on the side a walk comes from: at or before it
-    /// (`at_or_before`), or at or after it.
+    /// The anchor nearest to `position` on the side a walk comes from, no further than `bound`:
+    /// at or before it in chronological walks (`bound` below it), at or after it in reverse ones
+    /// (`bound` above it; anchors past the window's end, taken for wider windows, are of no use).
     async fn nearest_anchor(
         &self,
         c: &Collection,
         from_ms: i64,
         position: u64,
-        at_or_before: bool,
+        bound: u64,
     ) -> Result<Option<(u64, String)>, ApiError> {
-        let (low, high) = if at_or_before {
-            (c.anchor_sk(from_ms, 0), c.anchor_sk(from_ms, position))
-        } else {
-            (
-                c.anchor_sk(from_ms, position),
-                c.anchor_sk(from_ms, MAX_POSITION),
-            )
-        };
+        let at_or_before = bound <= position;
+        let (low, high) = (
+            c.anchor_sk(from_ms, position.min(bound)),
+            c.anchor_sk(from_ms, position.max(bound).min(MAX_POSITION)),
+        );
         let out = self
             .client
             .query()
@@ -658,7 +648,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error)?;
-        self.usage.add(out.consumed_capacity());
+        self.usage.read(out.consumed_capacity());
         let Some(item) = out.items().first() else {
             return Ok(None);
         };
@@ -696,7 +686,7 @@ impl Store {
                         .return_consumed_capacity(self.capacity_report())
                         .send()
                         .await
-                        .map(|out| self.usage.add(out.consumed_capacity()))
+                        .map(|out| self.usage.write(out.consumed_capacity()))
                         .map_err(sdk_error)
                 }
             });

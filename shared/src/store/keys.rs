@@ -63,7 +63,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error)?;
-        self.usage.add(out.consumed_capacity());
+        self.usage.read(out.consumed_capacity());
         let Some(item) = out.item else {
             return Ok(None);
         };

@@ -139,7 +139,7 @@ impl Store {
                 .await;
             let err = match result {
                 Ok(out) => {
-                    self.usage.add_all(out.consumed_capacity());
+                    self.usage.write_all(out.consumed_capacity());
                     return Ok(CreateOutcome::Created { link, body });
                 }
                 Err(err) => err,
@@ -185,7 +185,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error)?;
-        self.usage.add(out.consumed_capacity());
+        self.usage.read(out.consumed_capacity());
         out.item().map(Link::try_from).transpose()
     }
 
@@ -212,7 +212,7 @@ impl Store {
             .await;
         match result {
             Ok(out) => {
-                self.usage.add(out.consumed_capacity());
+                self.usage.write(out.consumed_capacity());
                 out.attributes().map(Link::try_from).transpose()
             }
             Err(err)

@@ -35,7 +35,7 @@
 mod client;
 pub mod collection;
 mod idempotency;
-mod item;
+pub mod item;
 mod keys;
 mod links;
 mod table;
@@ -72,25 +72,45 @@ pub struct Store {
 /// thousandths of a unit.
 #[derive(Debug, Default)]
 pub struct Usage {
-    milli_units: AtomicU64,
+    read_milli_units: AtomicU64,
+    write_milli_units: AtomicU64,
     create_retries: AtomicU64,
 }
 
+fn milli_units(consumed: Option<&ConsumedCapacity>) -> u64 {
+    consumed
+        .and_then(ConsumedCapacity::capacity_units)
+        .map_or(0, |units| (units * 1000.0).round() as u64)
+}
+
 impl Usage {
-    fn add(&self, consumed: Option<&ConsumedCapacity>) {
-        if let Some(units) = consumed.and_then(ConsumedCapacity::capacity_units) {
-            self.milli_units
-                .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
-        }
+    fn read(&self, consumed: Option<&ConsumedCapacity>) {
+        self.read_milli_units
+            .fetch_add(milli_units(consumed), Ordering::Relaxed);
     }
 
-    fn add_all(&self, consumed: &[ConsumedCapacity]) {
-        consumed.iter().for_each(|c| self.add(Some(c)));
+    fn write(&self, consumed: Option<&ConsumedCapacity>) {
+        self.write_milli_units
+            .fetch_add(milli_units(consumed), Ordering::Relaxed);
     }
 
-    /// Capacity units consumed so far; zero unless [`Store::tracking_usage`].
+    fn write_all(&self, consumed: &[ConsumedCapacity]) {
+        consumed.iter().for_each(|c| self.write(Some(c)));
+    }
+
+    /// Read capacity units consumed so far; zero unless [`Store::tracking_usage`].
+    pub fn read_units(&self) -> f64 {
+        self.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Write capacity units consumed so far; zero unless [`Store::tracking_usage`].
+    pub fn write_units(&self) -> f64 {
+        self.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Read and write capacity units together.
     pub fn capacity_units(&self) -> f64 {
-        self.milli_units.load(Ordering::Relaxed) as f64 / 1000.0
+        self.read_units() + self.write_units()
     }
 
     /// Create transactions retried after DynamoDB cancelled them for a conflict or throttling.

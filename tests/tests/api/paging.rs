@@ -248,3 +248,36 @@ async fn a_chronological_walk_during_creates_sees_every_older_link_exactly_once(
         "the new links come last, once each"
     );
 }
+
+#[tokio::test]
+async fn anchors_left_by_a_wider_window_never_lead_a_narrower_one_astray() {
+    // Arrange: a whole chronological walk leaves anchors all along the unfiltered list.
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let mut offset = 0;
+    while !page(&app, &format!("limit=100&offset={offset}"))
+        .await
+        .ids()
+        .is_empty()
+    {
+        offset += 100;
+    }
+    // The same `from` (the epoch), with a `to` that ends the window among those anchors.
+    let to = all[550].created;
+    let want = expected(&all, None, Some(to), true);
+    for offset in [1, 30, 49, 50, 51, 150, 549] {
+        // Act
+        let got = page(
+            &app,
+            &format!(
+                "limit=10&offset={offset}&order=reverse_chronological&to={}",
+                iso(to)
+            ),
+        )
+        .await;
+
+        // Assert
+        let end = (offset + 10).min(want.len());
+        assert_eq!(got.ids(), want[offset..end], "offset {offset}");
+    }
+}

@@ -1,27 +1,82 @@
-//! Measures what each API call costs in DynamoDB: requests, round trips of latency, and consumed
-//! capacity as DynamoDB reports it (`ReturnConsumedCapacity`), with lists measured at 1,000 and
-//! 10,000 links in the account. Prints a Markdown table for the README.
+//! Measures what each API call costs in DynamoDB, and what lists cost at scale: requests, round
+//! trips of latency, read and write capacity as DynamoDB reports it (`ReturnConsumedCapacity`),
+//! the peak heap a request allocates, and time. Prints the Markdown tables the README quotes.
 //!
-//! Run through `scripts/bench`, which starts DynamoDB Local and points the SDK at it.
+//! Run through `scripts/bench`, which starts DynamoDB Local and points the SDK at it. Everything
+//! runs in-process through the real handlers (an API Gateway event decoded by lambda_http, then
+//! the route's handler), against one DynamoDB Local.
 //!
-//! Requests are counted by an SDK interceptor at the moment each HTTP request is sent, so retries
-//! would count too. Round trips of latency merge requests whose flights overlap in time: the list
-//! operation's two parallel requests are one round trip.
+//! "Before" rows replay the list algorithm this project had until the layered rewrite (commit
+//! b65ef52): a page read its whole offset with `Limit = offset + limit` and kept every item, and a
+//! filtered `total` was a COUNT over the whole range. They run the same SDK calls that code made,
+//! against the same table, so both sides are measured alike.
+//!
+//! - Requests are counted by an SDK interceptor as each is sent, so retries would count; round
+//!   trips merge requests whose flights overlap in time.
+//! - Peak heap is the most the process had allocated during the request, above what it held
+//!   before, counted by this binary's global allocator.
+//! - Capacity is what DynamoDB Local reports. It charges a transactional write like a plain one;
+//!   real DynamoDB charges twice, which the README takes into account.
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use lambda_http::{Body, Request, Response};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use lambda_http::{Body, Response};
 use shared::AppContext;
-use shared::chrono::{SecondsFormat, Utc};
+use shared::chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use shared::domain::currency::Currency;
-use shared::domain::link::NewLink;
+use shared::domain::link::{Link, NewLink};
 use shared::domain::principal::Principal;
 use shared::store::Store;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Counts the bytes allocated now and the most allocated since the last [`Heap::reset`].
+struct Heap;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is to the system allocator.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is to the system allocator.
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Heap = Heap;
+
+impl Heap {
+    /// Starts a measurement: returns the bytes held now.
+    fn reset() -> usize {
+        let now = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(now, Ordering::Relaxed);
+        now
+    }
+
+    /// The most allocated since [`Heap::reset`] returned `base`, above `base`.
+    fn peak_above(base: usize) -> usize {
+        PEAK.load(Ordering::Relaxed).saturating_sub(base)
+    }
+}
 
 /// Start and end of every DynamoDB request sent.
 #[derive(Debug, Default)]
@@ -80,83 +135,355 @@ impl Flights {
     }
 }
 
+/// What one measured piece of work cost.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cost {
+    requests: usize,
+    trips: usize,
+    read: f64,
+    write: f64,
+    heap: usize,
+    time: Duration,
+}
+
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, other: Self) {
+        self.requests += other.requests;
+        self.trips += other.trips;
+        self.read += other.read;
+        self.write += other.write;
+        self.heap = self.heap.max(other.heap);
+        self.time += other.time;
+    }
+}
+
+fn mib(bytes: usize) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1e3)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+fn units(u: f64) -> String {
+    if u >= 1000.0 {
+        count(u.round() as u64)
+    } else {
+        format!("{u:.1}")
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// An item's size as DynamoDB bills it: each attribute's name and value, in bytes.
+fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+                    AttributeValue::Bool(_) => 1,
+                    _ => 0,
+                }
+        })
+        .sum()
+}
+
+/// Write units of writing items of these sizes in one transaction on DynamoDB: two per KB (or
+/// part of one) per item. DynamoDB Local reports 2.0 for any transaction, so creates are costed
+/// this way instead.
+fn transaction_write_units(sizes: &[usize]) -> f64 {
+    sizes
+        .iter()
+        .map(|s| 2.0 * s.div_ceil(1024).max(1) as f64)
+        .sum()
+}
+
 struct Bench {
     ctx: AppContext,
     flights: Arc<Flights>,
-    key: String,
-    rows: Vec<String>,
 }
 
 impl Bench {
-    fn request(&self, method: &str, uri: &str, body: Option<&str>) -> Request {
-        let event = tools::Event::routed(method, uri).key(&self.key);
-        match body {
-            Some(json) => event
-                .header("content-type", "application/json")
-                .body(json.as_bytes().to_vec()),
-            None => event,
-        }
-        .into_request()
+    fn store(&self) -> &Store {
+        &self.ctx.store
     }
 
-    async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> Response<Body> {
-        tools::dispatch(&self.ctx, self.request(method, uri, body)).await
+    /// Runs `work`, measuring what it costs.
+    async fn cost<T>(&self, work: impl std::future::Future<Output = T>) -> (T, Cost) {
+        self.flights.take();
+        let (read, write) = (
+            self.store().usage().read_units(),
+            self.store().usage().write_units(),
+        );
+        let base = Heap::reset();
+        let started = Instant::now();
+        let out = work.await;
+        let time = started.elapsed();
+        let heap = Heap::peak_above(base);
+        let (requests, trips) = self.flights.take();
+        let cost = Cost {
+            requests,
+            trips,
+            read: self.store().usage().read_units() - read,
+            write: self.store().usage().write_units() - write,
+            heap,
+            time,
+        };
+        (out, cost)
     }
 
-    /// Runs one call and records its cost as a table row.
-    async fn measure(
-        &mut self,
-        label: &str,
-        route: &str,
+    /// One API call through the handlers, with its cost; asserts success.
+    async fn call(
+        &self,
+        key: &str,
+        method: &str,
         uri: &str,
         body: Option<&str>,
-    ) -> serde_json::Value {
-        let method = route.split(' ').next().unwrap_or("GET");
-        self.flights.take();
-        let before = self.ctx.store.usage().capacity_units();
-        let response = self.call(method, uri, body).await;
-        let capacity = self.ctx.store.usage().capacity_units() - before;
-        let (requests, trips) = self.flights.take();
+        headers: &[(&str, &str)],
+    ) -> (serde_json::Value, Cost) {
+        let mut event = tools::Event::routed(method, uri).key(key);
+        for (name, value) in headers {
+            event = event.header(name, value);
+        }
+        if let Some(json) = body {
+            event = event
+                .header("content-type", "application/json")
+                .body(json.as_bytes().to_vec());
+        }
+        let request = event.into_request();
+        let (response, cost): (Response<Body>, Cost) =
+            self.cost(tools::dispatch(&self.ctx, request)).await;
         assert!(
             response.status().is_success(),
-            "{label}: {}",
-            response.status()
+            "{method} {uri}: {} {:?}",
+            response.status(),
+            response.body()
         );
-        self.rows.push(format!(
-            "| {label} | `{route}` | {requests} | {trips} | {capacity:.1} |"
-        ));
-        serde_json::from_slice(response.body().as_ref()).unwrap_or_default()
+        let json = serde_json::from_slice(response.body().as_ref()).unwrap_or_default();
+        (json, cost)
     }
 
-    /// Writes `n` more links straight through the store, 32 at a time.
-    async fn populate(&self, owner: &Principal, n: usize) {
+    /// Stores `n` links for `owner`, created one every `every` from `start`, with the minute
+    /// within each hour varying so that hours hold different numbers of links.
+    async fn import(
+        &self,
+        owner: &Principal,
+        n: usize,
+        start: DateTime<Utc>,
+        every: Span,
+    ) -> Vec<Link> {
         let thb = Currency::find("thb").unwrap();
-        for chunk_start in (0..n).step_by(32) {
-            let batch = (chunk_start..(chunk_start + 32).min(n)).map(|i| {
-                let new = NewLink {
-                    amount: 10_000,
-                    currency: thb,
-                    title: format!("ค่าสินค้า #{i}"),
-                    description: "bench".into(),
-                    multiple: false,
-                };
-                async move {
-                    self.ctx
-                        .store
-                        .create_link(owner, &new, None, |_| Ok(String::new()))
-                        .await
-                        .expect("insert")
-                }
-            });
-            tools::join_all(batch).await;
+        let mut links = Vec::with_capacity(n);
+        for i in 0..n {
+            let wobble =
+                Span::milliseconds(((i as i64 * 7_919) % 1_000) * every.num_milliseconds() / 2_000);
+            let new = NewLink {
+                amount: 10_000 + (i as i64 % 900) * 100,
+                currency: thb,
+                title: format!("ค่าสินค้า #{i}"),
+                description: "สั่งซื้อทางไลน์ ส่งฟรี".into(),
+                multiple: i % 10 == 0,
+            };
+            links.push(Link::new(owner, &new, start + every * i as i32 + wobble));
         }
-        self.flights.take();
+        for chunk in links.chunks(5_000) {
+            self.store()
+                .import_links(chunk)
+                .await
+                .expect("import links");
+        }
+        links.sort_by(|a, b| a.id.cmp(&b.id));
+        links
     }
+
+    fn query(
+        &self,
+        pk: &str,
+        low: &str,
+        high: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.store()
+            .client()
+            .query()
+            .table_name(self.store().table())
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":low", AttributeValue::S(low.into()))
+            .expression_attribute_values(":high", AttributeValue::S(high.into()))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// The list page the previous algorithm served: it read `offset + limit` items, kept them all,
+    /// skipped `offset`, and counted a filtered range item by item. Returns the page's size and
+    /// the read units consumed.
+    async fn old_page(
+        &self,
+        pk: &str,
+        range: (&str, &str),
+        offset: usize,
+        limit: usize,
+        filtered: bool,
+    ) -> (usize, f64) {
+        let mut read = 0.0;
+        let wanted = offset + limit;
+        let mut items: Vec<HashMap<String, AttributeValue>> = Vec::with_capacity(wanted.min(200));
+        let mut start = None;
+        loop {
+            let out = self
+                .query(pk, range.0, range.1)
+                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query");
+            read += out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0);
+            start = out.last_evaluated_key;
+            items.extend(out.items.unwrap_or_default());
+            if items.len() >= wanted || start.is_none() {
+                break;
+            }
+        }
+        let page: Vec<Link> = items
+            .iter()
+            .skip(offset)
+            .map(|i| Link::try_from(i).expect("a link"))
+            .collect();
+        read += if filtered {
+            self.old_count(pk, range).await
+        } else {
+            self.read_count_shards(pk).await
+        };
+        (page.len(), read)
+    }
+
+    async fn old_count(&self, pk: &str, range: (&str, &str)) -> f64 {
+        let mut read = 0.0;
+        let mut start = None;
+        loop {
+            let out = self
+                .query(pk, range.0, range.1)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("count");
+            read += out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return read;
+            }
+        }
+    }
+
+    async fn read_count_shards(&self, pk: &str) -> f64 {
+        let out = self
+            .query(pk, "COUNT#LINK#", "COUNT#LINK#~")
+            .send()
+            .await
+            .expect("count shards");
+        out.consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0)
+    }
+
+    /// Read units of reading the first k links in order, for every k: what the previous
+    /// algorithm paid to skip k links. Measured by one sequential read in 1 MB pages; within a
+    /// page, units are shared out in proportion to the links read.
+    async fn prefix_read_units(&self, pk: &str, range: (&str, &str)) -> Vec<f64> {
+        let mut prefix = vec![0.0];
+        let mut start = None;
+        loop {
+            let out = self
+                .query(pk, range.0, range.1)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query");
+            let read = out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0);
+            let n = out.count.max(1) as f64;
+            let base = *prefix.last().unwrap();
+            prefix.extend((1..=out.count).map(|i| base + read * i as f64 / n));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return prefix;
+            }
+        }
+    }
+
+    /// Walks every page of `uri_base` with limit 100 as the Omise clients iterate, returning the
+    /// links seen and the walk's total cost.
+    async fn walk(&self, key: &str, uri_base: &str) -> (usize, Cost) {
+        let mut total = Cost::default();
+        let mut seen = 0;
+        loop {
+            let (page, cost) = self
+                .call(
+                    key,
+                    "GET",
+                    &format!("{uri_base}limit=100&offset={seen}"),
+                    None,
+                    &[],
+                )
+                .await;
+            total += cost;
+            let n = page["data"].as_array().map_or(0, Vec::len);
+            if n == 0 {
+                return (seen, total);
+            }
+            seen += n;
+        }
+    }
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn pk_of(owner: &Principal) -> String {
+    format!("ACCT#{}#test", owner.account_id)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -166,7 +493,7 @@ async fn main() {
         .http_client(shared::store::http_client())
         .load()
         .await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+    let config = shared::store::resilience(aws_sdk_dynamodb::config::Builder::from(&sdk))
         .interceptor(RecordFlights(flights.clone()))
         .build();
     let store = Store::new(
@@ -175,152 +502,355 @@ async fn main() {
     )
     .tracking_usage();
     store.create_table().await.expect("create table");
-    let account = store
-        .create_account(Utc::now())
-        .await
-        .expect("create account");
-    let owner = Principal {
-        account_id: account.account_id.clone(),
+    let now = Utc::now();
+    let mut accounts = Vec::new();
+    for _ in 0..3 {
+        accounts.push(store.create_account(now).await.expect("create account"));
+    }
+    let owner = |i: usize| Principal {
+        account_id: accounts[i].account_id.clone(),
         livemode: false,
     };
-    let mut bench = Bench {
+    let bench = Bench {
         ctx: AppContext::new(store, "https://pay.example.com/pay"),
         flights,
-        key: account.test_key,
-        rows: Vec::new(),
     };
-    let create_body =
-        r#"{"amount":50000,"currency":"thb","title":"ค่าอาหาร","description":"Lunch"}"#;
+    let (small, mid, large) = (
+        &accounts[0].test_key,
+        &accounts[1].test_key,
+        &accounts[2].test_key,
+    );
+    let body = r#"{"amount":50000,"currency":"thb","title":"ค่าอาหาร","description":"Lunch"}"#;
 
-    let link = bench
-        .measure(
-            "create, first call of a key (cold)",
-            "POST /links",
-            "/links",
-            Some(create_body),
-        )
-        .await;
+    // 1. Every operation, once, on a 1,000-link account.
+    let mut rows = Vec::new();
+    let mut row = |label: &str, route: &str, c: Cost| {
+        rows.push(format!(
+            "| {label} | `{route}` | {} | {} | {:.1} | {:.1} |",
+            c.requests, c.trips, c.read, c.write
+        ));
+    };
+    let (link, c) = bench.call(small, "POST", "/links", Some(body), &[]).await;
+    row("create, first call of a key (cold)", "POST /links", c);
     let id = link["id"].as_str().unwrap().to_owned();
-    bench
-        .measure("create", "POST /links", "/links", Some(create_body))
-        .await;
-    bench
-        .measure("retrieve", "GET /links/{id}", &format!("/links/{id}"), None)
-        .await;
-    bench
-        .measure(
-            "list charges of a link",
-            "GET /links/{id}/charges",
-            &format!("/links/{id}/charges"),
-            None,
+    let (_, c) = bench.call(small, "POST", "/links", Some(body), &[]).await;
+    row("create", "POST /links", c);
+    let (_, c) = bench
+        .call(
+            small,
+            "POST",
+            "/links",
+            Some(body),
+            &[("idempotency-key", "bench-1")],
         )
         .await;
-    bench
-        .measure(
-            "destroy",
-            "DELETE /links/{id}",
-            &format!("/links/{id}"),
-            None,
+    row("create with an `Idempotency-Key`", "POST /links", c);
+    let (_, c) = bench
+        .call(
+            small,
+            "POST",
+            "/links",
+            Some(body),
+            &[("idempotency-key", "bench-1")],
         )
         .await;
-    bench
-        .measure(
-            "destroy again (idempotent)",
-            "DELETE /links/{id}",
-            &format!("/links/{id}"),
-            None,
+    row(
+        "create retried with the same key (replayed)",
+        "POST /links",
+        c,
+    );
+    let (_, c) = bench
+        .call(small, "GET", &format!("/links/{id}"), None, &[])
+        .await;
+    row("retrieve", "GET /links/{id}", c);
+    let (_, c) = bench
+        .call(small, "GET", &format!("/links/{id}/charges"), None, &[])
+        .await;
+    row("list charges of a link", "GET /links/{id}/charges", c);
+    let (_, c) = bench
+        .call(small, "DELETE", &format!("/links/{id}"), None, &[])
+        .await;
+    row("destroy", "DELETE /links/{id}", c);
+    let (_, c) = bench
+        .call(small, "DELETE", &format!("/links/{id}"), None, &[])
+        .await;
+    row("destroy again (idempotent)", "DELETE /links/{id}", c);
+    let thousand = bench
+        .import(&owner(0), 996, now - Span::days(10), Span::minutes(14))
+        .await;
+    let (_, c) = bench.call(small, "GET", "/links", None, &[]).await;
+    row("list, default page (20)", "GET /links", c);
+    let (_, c) = bench
+        .call(small, "GET", "/links?limit=100", None, &[])
+        .await;
+    row("list, limit 100", "GET /links", c);
+    let (_, c) = bench
+        .call(
+            small,
+            "GET",
+            "/links",
+            Some(r#"{"from":null,"limit":100,"offset":0,"order":null,"to":null}"#),
+            &[],
         )
         .await;
+    row("list, limit 100, Python client GET body", "GET /links", c);
+    let (_, c) = bench
+        .call(small, "GET", "/links?limit=100&offset=100", None, &[])
+        .await;
+    row(
+        "list, second page of a walk (limit 100, offset 100)",
+        "GET /links",
+        c,
+    );
+    let (_, c) = bench
+        .call(small, "GET", "/links?limit=100&offset=200", None, &[])
+        .await;
+    row(
+        "list, third page (starts at the anchor the second left)",
+        "GET /links",
+        c,
+    );
+    let (_, c) = bench
+        .call(small, "GET", "/links?limit=100&offset=900", None, &[])
+        .await;
+    row("list, offset 900 with no anchor near", "GET /links", c);
+    let to = iso(thousand[499].created);
+    let (page, c) = bench
+        .call(small, "GET", &format!("/links?to={to}"), None, &[])
+        .await;
+    assert_eq!(page["total"], 500);
+    row("list, `to` filter matching 500 of 1,000", "GET /links", c);
+    let per_operation = rows;
 
-    bench.populate(&owner, 1_000 - 2).await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let first_thousand = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    for size in [1_000_u64, 10_000] {
-        let n = if size == 1_000 { "1,000" } else { "10,000" };
-        if size > 1_000 {
-            bench.populate(&owner, (size - 1_000) as usize).await;
-        }
-        let page = bench
-            .measure(
-                &format!("list, {n} links, default page (20)"),
-                "GET /links",
-                "/links",
-                None,
-            )
+    // 2. Scale: 101,000 links over 101 days (1,000 a day), and 10,000 over 10 days.
+    eprintln!("importing 101,000 links");
+    let started = Instant::now();
+    let links = bench
+        .import(
+            &owner(2),
+            101_000,
+            now - Span::days(102),
+            Span::milliseconds(86_400),
+        )
+        .await;
+    eprintln!("imported in {:?}", started.elapsed());
+    bench
+        .import(
+            &owner(1),
+            10_000,
+            now - Span::days(12),
+            Span::milliseconds(86_400),
+        )
+        .await;
+    let large_pk = pk_of(&owner(2));
+    let everything = ("LINK#link_test_", "LINK#link_test_~");
+
+    let mut depth_rows = Vec::new();
+    for offset in [0usize, 10_000, 50_000, 100_000] {
+        let uri = format!("/links?limit=100&offset={offset}");
+        let (page, after) = bench.call(large, "GET", &uri, None, &[]).await;
+        assert_eq!(page["data"].as_array().map(Vec::len), Some(100), "{uri}");
+        assert_eq!(page["data"][0]["id"], links[offset].id.as_str(), "{uri}");
+        let ((n, read), before) = bench
+            .cost(bench.old_page(&large_pk, everything, offset, 100, false))
             .await;
-        assert_eq!(page["total"], size);
-        bench
-            .measure(
-                &format!("list, {n} links, limit 100"),
-                "GET /links",
-                "/links?limit=100",
-                None,
-            )
-            .await;
-        bench
-            .measure(
-                &format!("list, {n} links, limit 100, Python client GET body"),
-                "GET /links",
-                "/links",
-                Some(r#"{"from":null,"limit":100,"offset":0,"order":null,"to":null}"#),
-            )
-            .await;
-        bench
-            .measure(
-                &format!("list, {n} links, offset 900, limit 100"),
-                "GET /links",
-                "/links?offset=900&limit=100",
-                None,
-            )
-            .await;
-        let filtered = bench
-            .measure(
-                &format!("list, {n} links, `to` filter matching 1,000"),
-                "GET /links",
-                &format!("/links?to={first_thousand}"),
-                None,
-            )
-            .await;
-        assert_eq!(filtered["total"], 1_000);
-        if size > 1_000 {
-            bench
-                .measure(
-                    &format!("list, {n} links, `from` filter matching 9,000"),
-                    "GET /links",
-                    &format!("/links?from={first_thousand}"),
-                    None,
-                )
-                .await;
-        }
+        assert_eq!(n, 100);
+        depth_rows.push(format!(
+            "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+            count(offset as u64),
+            units(read),
+            mib(before.heap),
+            ms(before.time),
+            units(after.read),
+            after.requests,
+            after.trips,
+            mib(after.heap),
+            ms(after.time),
+            units(after.write)
+        ));
     }
+    // The page after one already served: it starts at the anchor that page left.
+    let (_, next) = bench
+        .call(large, "GET", "/links?limit=100&offset=50100", None, &[])
+        .await;
+    let anchored = format!(
+        "The next page of a walk at that depth (offset 50,100, after 50,000 was served) starts at the anchor the previous page left: {} read units, {} requests in {} round trips, {} write units, {} heap, {}.",
+        units(next.read),
+        next.requests,
+        next.trips,
+        units(next.write),
+        mib(next.heap),
+        ms(next.time)
+    );
 
-    // Latency in-process against DynamoDB Local: the handler versus one raw GetItem of the same
-    // item, interleaved so both see the same conditions.
+    // Walks: every page with limit 100, as the Omise clients iterate.
+    let mid_pk = pk_of(&owner(1));
+    let mid_prefix = bench.prefix_read_units(&mid_pk, everything).await;
+    let large_prefix = bench.prefix_read_units(&large_pk, everything).await;
+    let old_walk = |prefix: &[f64]| {
+        let n = prefix.len() - 1;
+        // Each page reads everything before it and itself, plus the count shards (1 unit).
+        (0..=n)
+            .step_by(100)
+            .map(|o| prefix[(o + 100).min(n)] + 1.0)
+            .sum::<f64>()
+    };
+    let mut measured_old_mid = 0.0;
+    let mut old_mid_time = Duration::ZERO;
+    for offset in (0..=10_000).step_by(100) {
+        let started = Instant::now();
+        let (_, read) = bench
+            .old_page(&mid_pk, everything, offset, 100, false)
+            .await;
+        old_mid_time += started.elapsed();
+        measured_old_mid += read;
+    }
+    let (seen_mid, walk_mid) = bench.walk(mid, "/links?").await;
+    assert_eq!(seen_mid, 10_000);
+    let (seen_large, walk_large) = bench.walk(large, "/links?").await;
+    assert_eq!(seen_large, 101_000);
+    let walk_rows = [
+        format!(
+            "| 10,000 | {} (computed: {}) | {} | {} | {} | {} | {} |",
+            units(measured_old_mid),
+            units(old_walk(&mid_prefix)),
+            ms(old_mid_time),
+            units(walk_mid.read),
+            units(walk_mid.write),
+            walk_mid.requests,
+            ms(walk_mid.time)
+        ),
+        format!(
+            "| 101,000 | {} (computed; not run) | — | {} | {} | {} | {} |",
+            units(old_walk(&large_prefix)),
+            units(walk_large.read),
+            units(walk_large.write),
+            count(walk_large.requests as u64),
+            ms(walk_large.time)
+        ),
+    ];
+    let read_once = large_prefix.last().copied().unwrap_or_default();
+
+    // A filtered page: from and to inside hours, covering 90% of the 101,000.
+    let (from, to) = (links[5_050].created, links[95_949].created);
+    let uri = format!("/links?limit=100&from={}&to={}", iso(from), iso(to));
+    let (page, filtered) = bench.call(large, "GET", &uri, None, &[]).await;
+    let in_window = page["total"].as_u64().unwrap();
+    assert_eq!(in_window, 90_900);
+    let (_, filtered_next) = bench
+        .call(large, "GET", &format!("{uri}&offset=100"), None, &[])
+        .await;
+    let window = (
+        format!(
+            "LINK#link_test_{}",
+            shared::domain::ids::time_prefix(from.timestamp_millis())
+        ),
+        format!(
+            "LINK#link_test_{}~",
+            shared::domain::ids::time_prefix(to.timestamp() * 1000 + 999)
+        ),
+    );
+    let ((_, old_read), old_filtered) = bench
+        .cost(bench.old_page(&large_pk, (&window.0, &window.1), 0, 100, true))
+        .await;
+    let filtered_rows = [
+        format!(
+            "| before | {} | {} | {} |",
+            units(old_read),
+            mib(old_filtered.heap),
+            ms(old_filtered.time)
+        ),
+        format!(
+            "| after, first page | {} | {} | {} |",
+            units(filtered.read),
+            mib(filtered.heap),
+            ms(filtered.time)
+        ),
+        format!(
+            "| after, second page | {} | {} | {} |",
+            units(filtered_next.read),
+            mib(filtered_next.heap),
+            ms(filtered_next.time)
+        ),
+    ];
+
+    // Creates, with and without an Idempotency-Key.
+    let mut plain = Vec::new();
+    let mut keyed = Vec::new();
+    for i in 0..200 {
+        let (_, c) = bench.call(small, "POST", "/links", Some(body), &[]).await;
+        plain.push(c.time);
+        let k = format!("bench-create-{i}");
+        let (_, c) = bench
+            .call(
+                small,
+                "POST",
+                "/links",
+                Some(body),
+                &[("idempotency-key", &k)],
+            )
+            .await;
+        keyed.push(c.time);
+    }
+    // What a create writes, item by item: the link, its count shard and its hour counter, and
+    // with a key the idempotency record holding the response.
+    let sample = &thousand[0];
+    let link_item = shared::store::item::Item::from(sample);
+    let counter = 2 * "ACCT#acct_0000000000000000#test".len() + 40;
+    let body_len = serde_json::to_string(&sample.view("https://pay.example.com/pay", now))
+        .unwrap()
+        .len();
+    let record = "ACCT#acct_0000000000000000#test".len()
+        + 2
+        + 5
+        + 64
+        + 11
+        + 64
+        + 4
+        + 35
+        + 4
+        + body_len
+        + 7
+        + 24
+        + 10
+        + 6;
+    let plain_units = transaction_write_units(&[item_size(&link_item), counter, counter]);
+    let keyed_units = transaction_write_units(&[item_size(&link_item), counter, counter, record]);
+    let create_rows = [
+        format!(
+            "| without a key | {} | {} | {plain_units:.0} |",
+            ms(median(plain.clone())),
+            ms(percentile(plain, 0.9))
+        ),
+        format!(
+            "| with an `Idempotency-Key` | {} | {} | {keyed_units:.0} |",
+            ms(median(keyed.clone())),
+            ms(percentile(keyed, 0.9))
+        ),
+    ];
+
+    // Retrieve: the handler against one raw GetItem of the same item, interleaved.
     let mut handler = Vec::new();
     let mut raw = Vec::new();
-    let key = std::collections::HashMap::from([
-        (
-            "pk".to_owned(),
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("ACCT#{}#test", owner.account_id)),
-        ),
+    let target = &thousand[10];
+    let key = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk_of(&owner(0)))),
         (
             "sk".to_owned(),
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("LINK#{id}")),
+            AttributeValue::S(format!("LINK#{}", target.id)),
         ),
     ]);
     for _ in 0..300 {
-        let start = Instant::now();
-        let response = bench.call("GET", &format!("/links/{id}"), None).await;
-        handler.push(start.elapsed());
-        assert!(response.status().is_success());
+        let (_, c) = bench
+            .call(small, "GET", &format!("/links/{}", target.id), None, &[])
+            .await;
+        handler.push(c.time);
         let start = Instant::now();
         bench
-            .ctx
-            .store
+            .store()
             .client()
             .get_item()
-            .table_name(bench.ctx.store.table())
+            .table_name(bench.store().table())
             .set_key(Some(key.clone()))
             .consistent_read(true)
             .send()
@@ -331,25 +861,71 @@ async fn main() {
     let (handler, raw) = (median(handler), median(raw));
 
     println!(
-        "| operation | route | DynamoDB requests | round trips of latency | consumed capacity units |"
+        "| operation | route | DynamoDB requests | round trips | read units | write units (a transaction: see Creates) |"
     );
-    println!("|---|---|---:|---:|---:|");
-    for row in &bench.rows {
+    println!("|---|---|---:|---:|---:|---:|");
+    for row in &per_operation {
+        println!("{row}");
+    }
+    println!();
+    println!("**`GET /links?limit=100&offset=…` over 101,000 links, cold (no anchor near):**");
+    println!();
+    println!(
+        "| offset | before: read units | before: peak heap | before: time | after: read units | after: requests / round trips | after: peak heap | after: time | after: write units (anchors) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &depth_rows {
+        println!("{row}");
+    }
+    println!();
+    println!("{anchored}");
+    println!();
+    println!(
+        "**Walking every link with limit 100** (offset 0, 100, 200, … as the Omise clients page):"
+    );
+    println!();
+    println!(
+        "| links | before: read units | before: time | after: read units | after: write units | after: requests | after: time |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &walk_rows {
         println!("{row}");
     }
     println!();
     println!(
-        "Retrieve, warm, in-process against DynamoDB Local (median of 300): handler {:.2} ms, raw GetItem {:.2} ms, ratio {:.2}×.",
-        handler.as_secs_f64() * 1e3,
-        raw.as_secs_f64() * 1e3,
+        "Reading all 101,000 links once, in order, costs {} read units: the walk's floor.",
+        units(read_once)
+    );
+    println!();
+    println!(
+        "**A filtered page** (`from` and `to` inside hours, 90,900 of the 101,000 links, limit 100):"
+    );
+    println!();
+    println!("| | read units | peak heap | time |");
+    println!("|---|---:|---:|---:|");
+    for row in &filtered_rows {
+        println!("{row}");
+    }
+    println!();
+    println!("**Creates** (200 of each, interleaved; time is the handler's, in-process):");
+    println!();
+    println!("| create | median | 90th percentile | write units on DynamoDB (from item sizes) |");
+    println!("|---|---:|---:|---:|");
+    for row in &create_rows {
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "Retrieve, warm, in-process against DynamoDB Local (median of 300): handler {}, raw GetItem {}, ratio {:.2}×.",
+        ms(handler),
+        ms(raw),
         handler.as_secs_f64() / raw.as_secs_f64()
     );
     bench
-        .ctx
-        .store
+        .store()
         .client()
         .delete_table()
-        .table_name(bench.ctx.store.table())
+        .table_name(bench.store().table())
         .send()
         .await
         .ok();
