@@ -44,8 +44,7 @@ use crate::domain::list::{ListQuery, Order, Window};
 use crate::domain::principal::Principal;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{Select, Update};
-use chrono::{DateTime, Utc};
-use futures_util::future::try_join_all;
+use chrono::{DateTime, Datelike, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -168,13 +167,34 @@ impl Collection {
     }
 }
 
-/// The UTC day (`yyyy-mm-dd`) and hour of a moment in milliseconds.
+/// The UTC day (`yyyy-mm-dd`) and hour of a moment in milliseconds. (Written out by hand:
+/// chrono's `format` would add its whole strftime machinery to every binary.)
 fn day_and_hour(ms: i64) -> (String, u32) {
-    let at = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    let day = DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .date_naive();
     (
-        at.format("%Y-%m-%d").to_string(),
+        format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day()),
         (ms.rem_euclid(DAY_MS) / HOUR_MS) as u32,
     )
+}
+
+/// The start, in milliseconds, of a `yyyy-mm-dd` day.
+fn day_start(day: &str) -> Option<i64> {
+    let mut parts = day.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let (year, month, date) = (parts.next()??, parts.next()??, parts.next()??);
+    let day = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, date)?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+/// Awaits `work` if there is any.
+async fn maybe<T>(
+    work: Option<impl std::future::Future<Output = Result<T, ApiError>>>,
+) -> Result<Option<T>, ApiError> {
+    match work {
+        Some(work) => work.await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The start, in milliseconds, of the hour holding `ms`.
@@ -188,6 +208,9 @@ pub struct RawPage {
     pub items: Vec<Item>,
     pub total: u64,
 }
+
+/// A position in a window and the sort key of the member there.
+type Anchor = (u64, String);
 
 /// Members per hour of a window, each hour clipped to the window (the partial hours at its ends
 /// are counted exactly). Keyed by the hour's start.
@@ -308,22 +331,18 @@ impl Store {
                 .to_ms
                 .is_some_and(|to| to <= now.timestamp_millis() - SETTLE.as_millis() as i64);
         if may_anchor {
-            let mut anchors = Vec::new();
-            if located {
-                anchors.push((target, after));
-            }
-            if let Some(last) = items.last().and_then(|i| get_s(i, SK).ok()) {
+            let start = located.then_some((target, after));
+            let end = items.last().and_then(|last| {
                 let k = items.len() as u64;
                 let position = if forward {
                     Some(offset + k - 1)
                 } else {
                     total.checked_sub(offset + k)
                 };
-                if let Some(position) = position {
-                    anchors.push((position, last.clone()));
-                }
-            }
-            self.write_anchors(c, window.from_ms, anchors, now).await?;
+                Some((position?, get_s(last, SK).ok()?.clone()))
+            });
+            self.write_anchors(c, window.from_ms, start, end, now)
+                .await?;
         }
         Ok(RawPage { items, total })
     }
@@ -340,7 +359,7 @@ impl Store {
         target: u64,
         total: u64,
         forward: bool,
-        anchor: Option<(u64, String)>,
+        anchor: Option<Anchor>,
         histogram: Option<Histogram>,
     ) -> Result<(Option<String>, bool), ApiError> {
         // Distance from the window's edge to the target, in the walk's direction.
@@ -502,19 +521,20 @@ impl Store {
             low: c.low(from),
             high: c.high(Some(to)),
         };
-        let mut edges: Vec<(i64, Range)> = Vec::new();
+        let mut first_edge: Option<(i64, Range)> = None;
+        let mut last_edge: Option<(i64, Range)> = None;
         if Some(first_hour) == last_hour {
             if starts_mid_hour || ends_mid_hour {
                 let to = window.to_ms.unwrap_or(first_hour + HOUR_MS - 1);
-                edges.push((first_hour, edge(window.from_ms, to)));
+                first_edge = Some((first_hour, edge(window.from_ms, to)));
             }
         } else {
             if starts_mid_hour {
-                edges.push((first_hour, edge(window.from_ms, first_hour + HOUR_MS - 1)));
+                first_edge = Some((first_hour, edge(window.from_ms, first_hour + HOUR_MS - 1)));
             }
             if let (Some(last), Some(to)) = (last_hour, window.to_ms) {
                 if ends_mid_hour {
-                    edges.push((last, edge(last, to)));
+                    last_edge = Some((last, edge(last, to)));
                 }
             }
         }
@@ -529,10 +549,11 @@ impl Store {
                 None => format!("DAY#{}#~", c.kind),
             },
         };
-        let edge_counts = try_join_all(edges.iter().map(|(hour, range)| async move {
-            Ok::<_, ApiError>((*hour, self.count(c, range).await?))
-        }));
-        let (hours, edge_counts) = tokio::try_join!(self.day_items(c, &days), edge_counts)?;
+        let (hours, first_count, last_count) = tokio::try_join!(
+            self.day_items(c, &days),
+            self.count_edge(c, first_edge.as_ref()),
+            self.count_edge(c, last_edge.as_ref()),
+        )?;
         let mut histogram = Histogram::default();
         for (hour, count) in hours {
             let inside = hour >= first_hour && last_hour.is_none_or(|last| hour <= last);
@@ -540,7 +561,7 @@ impl Store {
                 *histogram.0.entry(hour).or_default() += count;
             }
         }
-        for (hour, count) in edge_counts {
+        for (hour, count) in first_count.into_iter().chain(last_count) {
             if count > 0 {
                 histogram.0.insert(hour, count);
             } else {
@@ -548,6 +569,18 @@ impl Store {
             }
         }
         Ok(histogram)
+    }
+
+    /// The members of a partial hour at a window's end, if it has one, with the hour's start.
+    async fn count_edge(
+        &self,
+        c: &Collection,
+        edge: Option<&(i64, Range)>,
+    ) -> Result<Option<(i64, u64)>, ApiError> {
+        match edge {
+            Some((hour, range)) => Ok(Some((*hour, self.count(c, range).await?))),
+            None => Ok(None),
+        }
     }
 
     /// Members per hour from the day items in `days`, summed over shards.
@@ -568,15 +601,11 @@ impl Store {
             self.usage.read(out.consumed_capacity());
             for item in out.items() {
                 let sk = get_s(item, SK)?;
-                let day = sk
+                let day_ms = sk
                     .split('#')
                     .nth(2)
-                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .and_then(day_start)
                     .ok_or_else(|| corrupt(format!("day item has a bad sk {sk:?}")))?;
-                let day_ms = day
-                    .and_hms_opt(0, 0, 0)
-                    .map(|t| t.and_utc().timestamp_millis())
-                    .unwrap_or_default();
                 for (name, value) in item {
                     let Some(hour) = name.strip_prefix('h').and_then(|h| h.parse::<i64>().ok())
                     else {
@@ -627,7 +656,7 @@ impl Store {
         from_ms: i64,
         position: u64,
         bound: u64,
-    ) -> Result<Option<(u64, String)>, ApiError> {
+    ) -> Result<Option<Anchor>, ApiError> {
         let at_or_before = bound <= position;
         let (low, high) = (
             c.anchor_sk(from_ms, position.min(bound)),
@@ -661,20 +690,22 @@ impl Store {
         Ok(Some((anchored, get_s(item, "at")?.clone())))
     }
 
-    /// Writes anchors at settled members only (see the module documentation), in parallel.
+    /// Writes the anchors of a page's start and end, at settled members only (see the module
+    /// documentation), in parallel.
     async fn write_anchors(
         &self,
         c: &Collection,
         from_ms: i64,
-        anchors: Vec<(u64, String)>,
+        start: Option<Anchor>,
+        end: Option<Anchor>,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         let settled_before = now.timestamp_millis() - SETTLE.as_millis() as i64;
         let expires = now.timestamp() + ANCHOR_TTL.as_secs() as i64;
-        let writes = anchors
-            .into_iter()
-            .filter(|(_, at)| c.created_ms(at).is_some_and(|ms| ms <= settled_before))
-            .map(|(position, at)| {
+        let write = |anchor: Option<Anchor>| {
+            let anchor =
+                anchor.filter(|(_, at)| c.created_ms(at).is_some_and(|ms| ms <= settled_before));
+            maybe(anchor.map(|(position, at)| {
                 let mut item = key(c.anchor_pk.clone(), c.anchor_sk(from_ms, position));
                 item.insert("at".into(), s(at));
                 item.insert(EXPIRES_AT.into(), n(expires));
@@ -689,8 +720,9 @@ impl Store {
                         .map(|out| self.usage.write(out.consumed_capacity()))
                         .map_err(sdk_error)
                 }
-            });
-        try_join_all(writes).await?;
+            }))
+        };
+        tokio::try_join!(write(start), write(end))?;
         Ok(())
     }
 }
@@ -708,6 +740,24 @@ mod tests {
             account_id: "acct_1".into(),
             livemode: false,
         })
+    }
+
+    #[test]
+    fn day_names_read_back_to_their_start() {
+        assert_eq!(day_start("2026-11-24"), Some(ms("2026-11-24T00:00:00Z")));
+        assert_eq!(day_start("1970-01-01"), Some(0));
+        for bad in [
+            "2026-11",
+            "2026-13-01",
+            "2026-02-30",
+            "x-1-1",
+            "",
+            "2026-11-24-1",
+        ] {
+            assert_eq!(day_start(bad), None, "{bad}");
+        }
+        let (day, _) = day_and_hour(ms("2026-03-04T05:06:07Z"));
+        assert_eq!(day_start(&day), Some(ms("2026-03-04T00:00:00Z")));
     }
 
     #[test]

@@ -234,7 +234,9 @@ impl Store {
         query: &ListQuery,
         now: DateTime<Utc>,
     ) -> Result<LinkPage, ApiError> {
-        let page = self.page(&Collection::links(owner), query, now).await?;
+        // Boxed: the page's state (several DynamoDB calls side by side) is large enough that
+        // moving it around inline overflowed a test thread's stack in debug builds.
+        let page = Box::pin(self.page(&Collection::links(owner), query, now)).await?;
         Ok(LinkPage {
             links: page
                 .items

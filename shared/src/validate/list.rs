@@ -3,7 +3,7 @@
 use super::Params;
 use crate::domain::error::ApiError;
 use crate::domain::list::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// The list query of a request made at `now` (which bounds `from` when `to` is not given).
@@ -65,14 +65,23 @@ fn parse_time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiE
         Some(Value::String(s)) => s.trim(),
         Some(_) => return Err(invalid()),
     };
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+    // RFC 3339 as it is, or completed: a date-time without a zone is UTC, a bare date is its
+    // midnight UTC. (Completing it rather than parsing with a format string keeps chrono's
+    // strftime parser out of the binary.)
+    let completed = match text.len() {
+        10 => format!("{text}T00:00:00Z"),
+        n if n > 10
+            && !text.ends_with(['Z', 'z'])
+            && text
+                .get(10..)
+                .is_some_and(|rest| !rest.contains(['+', '-'])) =>
+        {
+            format!("{text}Z")
+        }
+        _ => text.to_owned(),
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&completed) {
         return Ok(Some(t.with_timezone(&Utc)));
-    }
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(Some(t.and_utc()));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(Some(d.and_hms_opt(0, 0, 0).ok_or_else(invalid)?.and_utc()));
     }
     Err(invalid())
 }
@@ -146,6 +155,10 @@ mod tests {
         assert_eq!(p.to.unwrap().to_rfc3339(), "2026-03-03T22:06:07+00:00");
         let p = list(json!({"from": " 2026-01-02T03:04:05.5 "})).unwrap();
         assert_eq!(p.from.to_rfc3339(), "2026-01-02T03:04:05.500+00:00");
+        let p = list(json!({"from": "2026-01-02 03:04:05", "to": "2026-01-03T00:00:00-01:30"}))
+            .unwrap();
+        assert_eq!(p.from.to_rfc3339(), "2026-01-02T03:04:05+00:00");
+        assert_eq!(p.to.unwrap().to_rfc3339(), "2026-01-03T01:30:00+00:00");
         // from may equal to, and equal now when to is absent.
         assert!(list(json!({"from": "2026-01-02", "to": "2026-01-02"})).is_ok());
         assert!(list(json!({"from": NOW})).is_ok());
@@ -164,6 +177,13 @@ mod tests {
             (json!({"offset": "+1"}), "invalid_page"),
             (json!({"from": "yesterday"}), "invalid_filters"),
             (json!({"to": "2026-13-01"}), "invalid_filters"),
+            (json!({"to": "2026-02-30"}), "invalid_filters"),
+            (json!({"to": "2026-01-01T10:00"}), "invalid_filters"),
+            (json!({"to": "2026-01-01T10:00:00+7"}), "invalid_filters"),
+            (json!({"to": "20260101"}), "invalid_filters"),
+            (json!({"to": "2026-01-01TZ"}), "invalid_filters"),
+            (json!({"to": "2026-01-0ก:00:00"}), "invalid_filters"),
+            (json!({"to": "ก".repeat(4)}), "invalid_filters"),
             (json!({"from": 5}), "invalid_filters"),
             (
                 json!({"from": "2026-02-01", "to": "2026-01-01"}),
