@@ -371,10 +371,37 @@ mod tests {
         assert_eq!(lock(&a.known).len(), 4);
         a.remember_known(KeyHash::of("last"), principal(), later);
         assert_eq!(lock(&a.known).len(), 1);
-        for i in 0..5 {
-            a.remember_unknown(KeyHash::of(&i.to_string()), t0);
+        // The unknown-key cache makes room the same way: stale entries first.
+        let stale = t0;
+        let fresh = t0 + UNKNOWN_KEY_TTL + Duration::from_secs(1);
+        for i in 0..3 {
+            a.remember_unknown(KeyHash::of(&format!("u{i}")), stale);
         }
-        assert!(lock(&a.unknown).len() <= 4);
+        a.remember_unknown(KeyHash::of("fresh"), fresh);
+        assert_eq!(lock(&a.unknown).len(), 4);
+        a.remember_unknown(KeyHash::of("new"), fresh);
+        assert_eq!(lock(&a.unknown).len(), 2);
+        assert!(a.is_unknown(&KeyHash::of("fresh"), fresh));
+        assert!(a.is_unknown(&KeyHash::of("new"), fresh));
+        // An entry exactly as old as its lifetime is stale too.
+        let b = Authenticator::with_limits(AuthLimits {
+            capacity: 2,
+            ..AuthLimits::default()
+        });
+        b.remember_unknown(KeyHash::of("old"), t0);
+        b.remember_unknown(KeyHash::of("younger"), t0 + Duration::from_secs(1));
+        b.remember_unknown(KeyHash::of("now"), t0 + UNKNOWN_KEY_TTL);
+        assert!(!lock(&b.unknown).contains_key(&KeyHash::of("old")));
+        assert!(lock(&b.unknown).contains_key(&KeyHash::of("younger")));
+        let c = Authenticator::with_limits(AuthLimits {
+            capacity: 2,
+            ..AuthLimits::default()
+        });
+        c.remember_known(KeyHash::of("old"), principal(), t0);
+        c.remember_known(KeyHash::of("younger"), principal(), t0 + Duration::from_secs(1));
+        c.remember_known(KeyHash::of("now"), principal(), t0 + KEY_CACHE_TTL);
+        assert!(!lock(&c.known).contains_key(&KeyHash::of("old")));
+        assert!(lock(&c.known).contains_key(&KeyHash::of("younger")));
     }
 
     #[tokio::test]
