@@ -398,7 +398,11 @@ mod tests {
             ..AuthLimits::default()
         });
         c.remember_known(KeyHash::of("old"), principal(), t0);
-        c.remember_known(KeyHash::of("younger"), principal(), t0 + Duration::from_secs(1));
+        c.remember_known(
+            KeyHash::of("younger"),
+            principal(),
+            t0 + Duration::from_secs(1),
+        );
         c.remember_known(KeyHash::of("now"), principal(), t0 + KEY_CACHE_TTL);
         assert!(!lock(&c.known).contains_key(&KeyHash::of("old")));
         assert!(lock(&c.known).contains_key(&KeyHash::of("younger")));
@@ -469,8 +473,9 @@ mod tests {
             a.spend(&i.to_string(), t0);
         }
         assert_eq!(lock(&a.budgets).len(), SOURCE_CAPACITY);
-        // By now every source that failed once at t0 has its budget back: they go, "busy" stays.
-        a.spend("newcomer", t0 + FAILURE_REFILL * 2);
+        // By now every source that failed once at t0 has exactly its budget back: they go, "busy"
+        // stays.
+        a.spend("newcomer", t0 + FAILURE_REFILL);
         let budgets = lock(&a.budgets);
         assert!(budgets.contains_key("busy") && budgets.contains_key("newcomer"));
         assert_eq!(budgets.len(), 2);

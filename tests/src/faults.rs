@@ -82,14 +82,28 @@ impl OwnDynamoDbLocal {
     }
 
     fn run(&mut self) {
-        let child = Command::new(root().join("scripts/dynamodb-local"))
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(root().join("scripts/dynamodb-local"));
+        command
             .arg(self.port.to_string())
             .arg(&self.dir)
+            // A small heap: the test writes little, and several of these may run at once.
+            .env("JAVA_TOOL_OPTIONS", "-Xmx384m")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start DynamoDB Local");
+            .stderr(Stdio::null());
+        // The script execs the JVM: have the kernel kill it if this test dies without dropping it
+        // (a timeout or a fail-fast kill), so that no JVM outlives its test.
+        // SAFETY: prctl is async-signal-safe and touches nothing of the parent's.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("start DynamoDB Local");
         self.child = Some(child);
         wait_for_port(self.port, "DynamoDB Local");
     }
