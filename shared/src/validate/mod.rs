@@ -36,10 +36,6 @@ impl Params {
         self.0.insert(name, value);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     #[cfg(test)]
     pub(crate) fn from_value(value: Value) -> Self {
         match value {
