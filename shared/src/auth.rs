@@ -154,18 +154,22 @@ impl Authenticator {
     fn remember_known(&self, hash: KeyHash, principal: Principal, now: Instant) {
         let ttl = self.limits.known_ttl;
         let mut known = lock(&self.known);
-        make_room(&mut known, self.limits.capacity, |(_, at)| {
-            now.duration_since(*at) < ttl
-        });
+        make_room(
+            &mut known,
+            self.limits.capacity,
+            &[&|(_, at)| now.duration_since(*at) < ttl],
+        );
         known.insert(hash, (principal, now));
     }
 
     fn remember_unknown(&self, hash: KeyHash, now: Instant) {
         let ttl = self.limits.unknown_ttl;
         let mut unknown = lock(&self.unknown);
-        make_room(&mut unknown, self.limits.capacity, |at| {
-            now.duration_since(*at) < ttl
-        });
+        make_room(
+            &mut unknown,
+            self.limits.capacity,
+            &[&|at| now.duration_since(*at) < ttl],
+        );
         unknown.insert(hash, now);
     }
 
@@ -206,22 +210,31 @@ impl Authenticator {
         budget.tokens = (budget.tokens - 1.0).max(0.0);
         let burst = f64::from(self.limits.failure_burst);
         let refill = self.limits.failure_refill.as_secs_f64();
-        make_room(&mut budgets, SOURCE_CAPACITY, |b| {
-            // A source whose budget would be full again by now is idle: forget it first.
-            b.tokens + now.duration_since(b.at).as_secs_f64() / refill < burst
-        });
+        let refilled = |b: &Budget| b.tokens + now.duration_since(b.at).as_secs_f64() / refill;
+        // Forget idle sources (their budget would be full again by now) first, then those with
+        // failures left, and only then, rather than grow, everyone: sources that have spent their
+        // budget are the last to be given a fresh one.
+        make_room(
+            &mut budgets,
+            SOURCE_CAPACITY,
+            &[&|b| refilled(b) < burst, &|b| refilled(b) < 1.0],
+        );
         budgets.insert(source.to_owned(), budget);
     }
 }
 
-/// Keeps `map` under `capacity` before an insert: drops the entries `keep` rejects, then
-/// everything if that was not enough (a flood of distinct entries must not grow memory).
-fn make_room<K, V>(map: &mut HashMap<K, V>, capacity: usize, keep: impl Fn(&V) -> bool) {
-    if map.len() >= capacity {
-        map.retain(|_, v| keep(v));
-        if map.len() >= capacity {
-            map.clear();
+/// Keeps `map` under `capacity` before an insert: drops the entries the first of `keeps`
+/// rejects, then those the next rejects while that was not enough, and finally everything (a flood
+/// of distinct entries must not grow memory).
+fn make_room<K, V>(map: &mut HashMap<K, V>, capacity: usize, keeps: &[&dyn Fn(&V) -> bool]) {
+    for keep in keeps {
+        if map.len() < capacity {
+            return;
         }
+        map.retain(|_, v| keep(v));
+    }
+    if map.len() >= capacity {
+        map.clear();
     }
 }
 
@@ -479,5 +492,20 @@ mod tests {
         let budgets = lock(&a.budgets);
         assert!(budgets.contains_key("busy") && budgets.contains_key("newcomer"));
         assert_eq!(budgets.len(), 2);
+        drop(budgets);
+        // Full of active sources: the ones with failures left go, the exhausted one stays.
+        let b = Authenticator::default();
+        for _ in 0..FAILURE_BURST {
+            b.spend("exhausted", t0);
+        }
+        for i in 1..SOURCE_CAPACITY {
+            b.spend(&i.to_string(), t0);
+        }
+        b.spend("another", t0);
+        let budgets = lock(&b.budgets);
+        assert!(budgets.contains_key("exhausted") && budgets.contains_key("another"));
+        assert_eq!(budgets.len(), 2);
+        drop(budgets);
+        assert!(b.exhausted("exhausted", t0).is_some());
     }
 }

@@ -106,10 +106,14 @@ impl Event {
     }
 
     /// Adds a header as the gateway passes it on: lowercased, repeated values joined by commas.
+    /// The gateway sets `host` and `x-forwarded-*` itself, whatever the client sent.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         let name = name.to_ascii_lowercase();
+        if name == "host" || name.starts_with("x-forwarded-") {
+            return self;
+        }
         match self.headers.get_mut(&name) {
-            Some(Value::String(joined)) if !matches!(name.as_str(), "host" | "x-forwarded-for") => {
+            Some(Value::String(joined)) => {
                 joined.push(',');
                 joined.push_str(value);
             }

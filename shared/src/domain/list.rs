@@ -76,8 +76,11 @@ impl ListQuery {
             // The whole last second: objects are shown to the second but kept to the millisecond.
             .map(|to| to.timestamp().saturating_mul(1000).saturating_add(999))
             .filter(|&to_ms| to_ms < now.timestamp_millis());
+        // Rounded up: a `from` between two milliseconds takes nothing from the earlier one.
+        let from_ms = self.from.timestamp_millis()
+            + i64::from(self.from.timestamp_subsec_nanos() % 1_000_000 != 0);
         Window {
-            from_ms: self.from.timestamp_millis().max(0),
+            from_ms: from_ms.max(0),
             to_ms,
         }
     }
@@ -199,6 +202,14 @@ mod tests {
             ..ListQuery::default()
         };
         assert!(!from.window(now).is_everything());
+        let between = ListQuery {
+            from: at("2026-11-23T10:00:05.0005Z"),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            between.window(now).from_ms,
+            at("2026-11-23T10:00:05.001Z").timestamp_millis()
+        );
     }
 
     #[test]

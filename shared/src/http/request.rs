@@ -262,8 +262,10 @@ fn percent_decode(input: &[u8]) -> Result<String, ApiError> {
         match input[i] {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits exactly: from_str_radix alone would also take `+9`.
                 let hex = input
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(byte) => {
@@ -360,6 +362,12 @@ mod tests {
         assert!(parse_urlencoded(b"a=%4").is_err());
         assert!(parse_urlencoded(b"a=%").is_err());
         assert!(parse_urlencoded(b"%E0=1").is_err());
+        assert!(
+            parse_urlencoded(b"a=%+9").is_err(),
+            "a sign is not a hex digit"
+        );
+        assert!(parse_urlencoded(b"a=%-0").is_err());
+        assert_eq!(parse_urlencoded(b"a=%4a%4A").unwrap()[0].1, "JJ");
     }
 
     #[test]
@@ -409,8 +417,14 @@ mod tests {
             &[],
             &[("content-encoding", "gzip")],
         ] {
-            assert_eq!(body_params(&request(headers, "")).unwrap(), Params::default());
-            assert_eq!(body_params(&request(headers, " \n")).unwrap(), Params::default());
+            assert_eq!(
+                body_params(&request(headers, "")).unwrap(),
+                Params::default()
+            );
+            assert_eq!(
+                body_params(&request(headers, " \n")).unwrap(),
+                Params::default()
+            );
         }
     }
 

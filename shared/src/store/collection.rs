@@ -114,7 +114,7 @@ impl Collection {
     }
 
     /// The creation time of the member with sort key `sk`, in milliseconds.
-    fn created_ms(&self, sk: &str) -> Option<i64> {
+    pub(crate) fn created_ms(&self, sk: &str) -> Option<i64> {
         ids::time_of(
             sk.strip_prefix(self.kind)?.strip_prefix('#')?,
             self.id_prefix,
@@ -235,6 +235,13 @@ impl Histogram {
     }
 }
 
+/// A part of a partial hour at a window's end, to count member by member: inside the window, or
+/// the rest of the hour outside it.
+struct Edge {
+    range: Range,
+    inside: bool,
+}
+
 /// The sort-key range of a window in a collection, inclusive.
 struct Range {
     low: String,
@@ -341,8 +348,10 @@ impl Store {
                 };
                 Some((position?, get_s(last, SK).ok()?.clone()))
             });
-            self.write_anchors(c, window.from_ms, start, end, now)
-                .await?;
+            // Anchors only save later pages work: failing to write one must not fail this page.
+            if let Err(error) = self.write_anchors(c, window.from_ms, start, end, now).await {
+                tracing::warn!(?error, "list anchor not written");
+            }
         }
         Ok(RawPage { items, total })
     }
@@ -385,23 +394,23 @@ impl Store {
         let Some((hour, before)) = histogram.hour_of(target) else {
             return Ok((None, true));
         };
-        // Count within the target's hour, from the side the walk comes from.
-        let start = if forward {
+        // Count within the target's hour, from whichever end of it is nearer: at most half the
+        // hour's members.
+        let in_hour = histogram.0.get(&hour).copied().unwrap_or(0);
+        let (from_start, from_end) = (target - before + 1, before + in_hour - target);
+        let start = if from_start <= from_end {
             let hour_range = Range {
                 low: c.low(hour.max(window.from_ms)),
                 high: range.high.clone(),
             };
-            self.skip(c, &hour_range, None, target - before + 1, true)
-                .await?
+            self.skip(c, &hour_range, None, from_start, true).await?
         } else {
             let hour_end = hour + HOUR_MS - 1;
-            let in_hour = histogram.0.get(&hour).copied().unwrap_or(0);
             let hour_range = Range {
                 low: range.low.clone(),
                 high: c.high(Some(window.to_ms.map_or(hour_end, |to| to.min(hour_end)))),
             };
-            self.skip(c, &hour_range, None, before + in_hour - target, false)
-                .await?
+            self.skip(c, &hour_range, None, from_end, false).await?
         };
         Ok((start, true))
     }
@@ -514,27 +523,51 @@ impl Store {
     async fn histogram(&self, c: &Collection, window: Window) -> Result<Histogram, ApiError> {
         let first_hour = hour_start(window.from_ms);
         let last_hour = window.to_ms.map(hour_start);
-        let starts_mid_hour = window.from_ms != first_hour;
-        let ends_mid_hour = window.to_ms.is_some_and(|to| (to + 1) % HOUR_MS != 0);
-        // The partial hours at the window's ends, counted item by item.
-        let edge = |from: i64, to: i64| Range {
-            low: c.low(from),
-            high: c.high(Some(to)),
+        // The window's partial hours (where it starts or ends inside an hour) are counted member
+        // by member: the part inside the window, or, when that is the larger part, the part
+        // outside it, subtracted from the hour's counter. So a partial hour costs at most half
+        // an hour's members (if they are spread evenly over it), however busy the hour.
+        let part = |from: i64, to: i64, inside: bool| -> Option<Edge> {
+            (from <= to).then(|| Edge {
+                range: Range {
+                    low: c.low(from),
+                    high: c.high(Some(to)),
+                },
+                inside,
+            })
         };
-        let mut first_edge: Option<(i64, Range)> = None;
-        let mut last_edge: Option<(i64, Range)> = None;
-        if Some(first_hour) == last_hour {
-            if starts_mid_hour || ends_mid_hour {
-                let to = window.to_ms.unwrap_or(first_hour + HOUR_MS - 1);
-                first_edge = Some((first_hour, edge(window.from_ms, to)));
+        let mut edges: [Option<(i64, Edge)>; 2] = [None, None];
+        let first_end = first_hour + HOUR_MS - 1;
+        match (window.to_ms, last_hour) {
+            (Some(to), Some(last)) if last == first_hour => {
+                let inside = to - window.from_ms + 1;
+                if inside <= HOUR_MS - inside {
+                    edges[0] = part(window.from_ms, to, true).map(|e| (first_hour, e));
+                } else if inside < HOUR_MS {
+                    edges[0] = part(first_hour, window.from_ms - 1, false).map(|e| (first_hour, e));
+                    edges[1] = part(to + 1, first_end, false).map(|e| (first_hour, e));
+                }
             }
-        } else {
-            if starts_mid_hour {
-                first_edge = Some((first_hour, edge(window.from_ms, first_hour + HOUR_MS - 1)));
-            }
-            if let (Some(last), Some(to)) = (last_hour, window.to_ms) {
-                if ends_mid_hour {
-                    last_edge = Some((last, edge(last, to)));
+            (to, last) => {
+                if window.from_ms != first_hour {
+                    let inside = first_end - window.from_ms + 1;
+                    edges[0] = if inside <= HOUR_MS - inside {
+                        part(window.from_ms, first_end, true)
+                    } else {
+                        part(first_hour, window.from_ms - 1, false)
+                    }
+                    .map(|e| (first_hour, e));
+                }
+                if let (Some(to), Some(last)) = (to, last) {
+                    let inside = to - last + 1;
+                    if inside != HOUR_MS {
+                        edges[1] = if inside <= HOUR_MS - inside {
+                            part(last, to, true)
+                        } else {
+                            part(to + 1, last + HOUR_MS - 1, false)
+                        }
+                        .map(|e| (last, e));
+                    }
                 }
             }
         }
@@ -549,36 +582,49 @@ impl Store {
                 None => format!("DAY#{}#~", c.kind),
             },
         };
+        let [first, last] = &edges;
         let (hours, first_count, last_count) = tokio::try_join!(
             self.day_items(c, &days),
-            self.count_edge(c, first_edge.as_ref()),
-            self.count_edge(c, last_edge.as_ref()),
+            self.count_edge(c, first.as_ref().map(|(_, e)| e)),
+            self.count_edge(c, last.as_ref().map(|(_, e)| e)),
         )?;
         let mut histogram = Histogram::default();
-        for (hour, count) in hours {
+        for (&hour, &count) in &hours {
             let inside = hour >= first_hour && last_hour.is_none_or(|last| hour <= last);
             if inside && count > 0 {
-                *histogram.0.entry(hour).or_default() += count;
+                histogram.0.insert(hour, count);
             }
         }
-        for (hour, count) in first_count.into_iter().chain(last_count) {
-            if count > 0 {
-                histogram.0.insert(hour, count);
-            } else {
-                histogram.0.remove(&hour);
+        // Partial hours: the members counted inside, or the hour's counter less those outside.
+        let mut partial: BTreeMap<i64, Option<u64>> = BTreeMap::new();
+        for (edge, count) in edges.iter().zip([first_count, last_count]) {
+            if let (Some((hour, edge)), Some(count)) = (edge, count) {
+                let total = hours.get(hour).copied().unwrap_or(0);
+                let entry = partial.entry(*hour).or_insert(None);
+                *entry = Some(if edge.inside {
+                    count
+                } else {
+                    entry.unwrap_or(total).saturating_sub(count)
+                });
             }
+        }
+        for (hour, count) in partial {
+            match count {
+                Some(count) if count > 0 => histogram.0.insert(hour, count),
+                _ => histogram.0.remove(&hour),
+            };
         }
         Ok(histogram)
     }
 
-    /// The members of a partial hour at a window's end, if it has one, with the hour's start.
+    /// The members of one part of a partial hour, if there is one to count.
     async fn count_edge(
         &self,
         c: &Collection,
-        edge: Option<&(i64, Range)>,
-    ) -> Result<Option<(i64, u64)>, ApiError> {
+        edge: Option<&Edge>,
+    ) -> Result<Option<u64>, ApiError> {
         match edge {
-            Some((hour, range)) => Ok(Some((*hour, self.count(c, range).await?))),
+            Some(edge) => Ok(Some(self.count(c, &edge.range).await?)),
             None => Ok(None),
         }
     }

@@ -167,6 +167,35 @@ impl Store {
         }
     }
 
+    /// Every account's id: a Scan of the whole table, for operators' maintenance only.
+    pub async fn account_ids(&self) -> Result<Vec<String>, ApiError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :account")
+                .expression_attribute_values(":account", s("ACCOUNT"))
+                .projection_expression("pk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            ids.extend(out.items().iter().filter_map(|item| {
+                item.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix("ACCOUNT#"))
+                    .map(str::to_owned)
+            }));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+
     /// Every key an account has had, revoked ones included, oldest first.
     pub async fn list_keys(&self, account_id: &str) -> Result<Vec<KeyRecord>, ApiError> {
         let mut records = Vec::new();
@@ -211,7 +240,8 @@ impl Store {
         let hex_prefix = id
             .strip_prefix("key_")
             .filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(unknown)?;
+            .ok_or_else(unknown)?
+            .to_ascii_lowercase();
         let out = self
             .client
             .query()

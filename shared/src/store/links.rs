@@ -249,41 +249,29 @@ impl Store {
 }
 
 impl Store {
-    /// Stores links whose ids and times are already set (created in the past, say), and counts
-    /// them exactly as creates do. For benches, tests and migrations run by an operator: it
-    /// writes in batches (`BatchWriteItem`, then one counter update per shard and day), not in
-    /// one transaction, so nothing else may write the same accounts' links meanwhile. The
-    /// functions never call it, and their IAM roles do not allow it.
+    /// Stores links whose ids and times are already set (created in the past, say), counts them
+    /// exactly as creates do, and forgets the accounts' list anchors, whose positions the new
+    /// links may have moved. For benches, tests and migrations run by an operator: it writes in
+    /// batches (`BatchWriteItem`, then one counter update per shard and day), not in one
+    /// transaction, so nothing else may write the same accounts' links meanwhile. The functions
+    /// never call it, and their IAM roles do not allow it.
     pub async fn import_links(&self, links: &[Link]) -> Result<(), ApiError> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        use std::collections::BTreeMap;
-        for chunk in links.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|link| {
-                    PutRequest::builder()
-                        .set_item(Some(Item::from(link)))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(ApiError::internal)
-                })
-                .collect::<Result<_, _>>()?;
-            while !requests.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-            }
-        }
+        use std::collections::{BTreeMap, BTreeSet};
+        let puts = links
+            .iter()
+            .map(|link| {
+                PutRequest::builder()
+                    .set_item(Some(Item::from(link)))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(ApiError::internal)
+            })
+            .collect::<Result<_, _>>()?;
+        self.batch_write(puts).await?;
         // The same counter items creates update, with the links spread over the shards.
         let mut counts: BTreeMap<(String, String), BTreeMap<String, u64>> = BTreeMap::new();
+        let mut owners = BTreeSet::new();
         for (i, link) in links.iter().enumerate() {
             let owner = Principal {
                 account_id: link.account_id.clone(),
@@ -299,6 +287,7 @@ impl Store {
                     .entry(attribute)
                     .or_default() += 1;
             }
+            owners.insert((owner.account_id, owner.livemode));
         }
         for ((pk, sk), attributes) in counts {
             let mut update = self
@@ -318,6 +307,13 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
+        }
+        for (account_id, livemode) in owners {
+            self.forget_anchors(&Principal {
+                account_id,
+                livemode,
+            })
+            .await?;
         }
         Ok(())
     }

@@ -34,6 +34,7 @@
 
 mod client;
 pub mod collection;
+mod counters;
 mod idempotency;
 pub mod item;
 mod keys;
@@ -52,6 +53,7 @@ pub use links::{CREATE_ATTEMPTS, CreateOutcome, LinkPage};
 
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use std::sync::Arc;
@@ -175,16 +177,19 @@ fn is_transient_code(code: &str) -> bool {
 
 /// Maps an SDK failure to the API's error: anything transient (throttling, a timeout, DynamoDB
 /// unreachable or failing) is a retryable 503; the rest is a 500.
-pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> ApiError
+pub(crate) fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let transient = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
-        SdkError::ServiceError(_) => err.code().is_some_and(is_transient_code),
+        // A 5xx without a code DynamoDB would send (an empty or HTML body from something in
+        // between) is as transient as DynamoDB's own.
+        SdkError::ServiceError(service) => {
+            err.code().is_some_and(is_transient_code) || service.raw().status().is_server_error()
+        }
         _ => false,
     };
     if transient {

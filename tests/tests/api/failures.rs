@@ -62,6 +62,16 @@ async fn transient_errors_outlasting_the_sdk_retries_answer_503() {
             "DELETE",
             format!("/links/{id}"),
         ),
+        // A 5xx from something between us and DynamoDB, with no DynamoDB error code.
+        (
+            "GetItem",
+            Answer::Error {
+                status: 502,
+                body: "<html>Bad Gateway</html>".into(),
+            },
+            "GET",
+            format!("/links/{id}"),
+        ),
     ];
     for (operation, answer, method, path) in cases {
         let injected = proxy.injected();

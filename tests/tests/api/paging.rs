@@ -281,3 +281,107 @@ async fn anchors_left_by_a_wider_window_never_lead_a_narrower_one_astray() {
         assert_eq!(got.ids(), want[offset..end], "offset {offset}");
     }
 }
+
+#[tokio::test]
+async fn recounting_rebuilds_the_counters_of_links_written_without_them() {
+    // Arrange: links as an earlier version left them, with none of today's counters.
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let owner = app.alice.test();
+    let store = &app.ctx.store;
+    let pk = format!("ACCT#{}#test", app.alice.id);
+    let derived = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    for item in derived.items() {
+        let sk = item["sk"].as_s().unwrap();
+        if !sk.starts_with("LINK#") {
+            store
+                .client()
+                .delete_item()
+                .table_name(store.table())
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("COUNT#3".into()),
+        )
+        .item(
+            "links",
+            aws_sdk_dynamodb::types::AttributeValue::N("7".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page(&app, "limit=1").await.body["total"],
+        0,
+        "no counters, no total"
+    );
+
+    // Act
+    let counted = store.recount_links(&owner).await.unwrap();
+
+    // Assert
+    assert_eq!(counted, all.len() as u64);
+    assert_eq!(app.assert_counters_agree(&owner).await, all.len() as u64);
+    let deep = page(&app, "limit=5&offset=1500").await;
+    assert_eq!(deep.body["total"], all.len());
+    let want: Vec<&str> = all[1500..1505].iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(deep.ids(), want);
+}
+
+#[tokio::test]
+async fn an_import_behind_existing_anchors_forgets_them() {
+    // Arrange: a walk leaves anchors; then older links are imported in front of them.
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let mut offset = 0;
+    while !page(&app, &format!("limit=100&offset={offset}"))
+        .await
+        .ids()
+        .is_empty()
+    {
+        offset += 100;
+    }
+    let older = app
+        .import_links(
+            &app.alice.test(),
+            &[
+                all[0].created - Duration::days(1),
+                all[0].created - Duration::hours(1),
+            ],
+        )
+        .await;
+
+    // Act
+    let got = page(&app, "limit=3&offset=1000").await;
+
+    // Assert: positions moved by two, and the page knows it.
+    let mut everything: Vec<&Link> = all.iter().chain(older.iter()).collect();
+    everything.sort_by(|a, b| a.id.cmp(&b.id));
+    let want: Vec<&str> = everything[1000..1003]
+        .iter()
+        .map(|l| l.id.as_str())
+        .collect();
+    assert_eq!(got.ids(), want);
+}

@@ -8,11 +8,17 @@
 //! links-admin create-key <account> test|live
 //! links-admin list-keys <account>
 //! links-admin revoke-key <account> <key id>
+//! links-admin recount <account> | --all
 //! ```
 //!
 //! Rotating a key: `create-key`, move the callers to the new key, then `revoke-key` the old one.
 //! A revoked key stops working at once on instances that have not seen it, and within
 //! `shared::auth::KEY_CACHE_TTL` (60 s) on those that have.
+//!
+//! `recount` counts an account's links (test and live) again from the links themselves, replaces
+//! their counter items and forgets their list anchors. Run it once after upgrading a table written
+//! by a version before the per-hour counters (whose lists would otherwise show `total: 0`), and
+//! after importing links by other means; with no creates in flight for those accounts.
 //!
 //! Reads `TABLE_NAME` and the usual AWS variables (profiles included).
 
@@ -21,7 +27,8 @@ use shared::http::serve::TABLE_NAME_ENV;
 use shared::store::{Store, operator_client};
 
 const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
-    | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id>";
+    | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id> \
+    | recount <account>|--all";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -102,6 +109,23 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 key.prefix,
                 shared::auth::KEY_CACHE_TTL.as_secs()
             );
+        }
+        ["recount", which] => {
+            let accounts = match *which {
+                "--all" => store.account_ids().await.map_err(fail)?,
+                account => vec![account.to_owned()],
+            };
+            for account_id in accounts {
+                for livemode in [false, true] {
+                    let owner = shared::domain::principal::Principal {
+                        account_id: account_id.clone(),
+                        livemode,
+                    };
+                    let links = store.recount_links(&owner).await.map_err(fail)?;
+                    let mode = if livemode { "live" } else { "test" };
+                    println!("{account_id} {mode}: {links} links counted");
+                }
+            }
         }
         _ => return Err(USAGE.into()),
     }
