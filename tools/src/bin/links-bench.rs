@@ -504,7 +504,7 @@ async fn main() {
     store.create_table().await.expect("create table");
     let now = Utc::now();
     let mut accounts = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         accounts.push(store.create_account(now).await.expect("create account"));
     }
     let owner = |i: usize| Principal {
@@ -669,6 +669,30 @@ async fn main() {
             units(after.write)
         ));
     }
+    // The worst case for a page with no anchor near: its start in the middle of a very busy hour
+    // (20,000 links in one hour), counted from the nearer end of the hour.
+    let hour_ago = now - Span::days(3);
+    let hour_start = hour_ago - Span::milliseconds(hour_ago.timestamp_millis() % 3_600_000);
+    let dense = bench
+        .import(&owner(3), 20_000, hour_start + Span::seconds(1), Span::milliseconds(175))
+        .await;
+    let dense_key = &accounts[3].test_key;
+    for offset in [2_000usize, 10_000] {
+        let uri = format!("/links?limit=100&offset={offset}");
+        let (page, after) = bench.call(dense_key, "GET", &uri, None, &[]).await;
+        assert_eq!(page["data"][0]["id"], dense[offset].id.as_str(), "{uri}");
+        let ((_, read), before) = bench
+            .cost(bench.old_page(&pk_of(&owner(3)), everything, offset, 100, false))
+            .await;
+        depth_rows.push(format!(
+            "| {} in one hour of 20,000 | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+            count(offset as u64),
+            units(read), mib(before.heap), ms(before.time),
+            units(after.read), after.requests, after.trips, mib(after.heap), ms(after.time),
+            units(after.write)
+        ));
+    }
+
     // The page after one already served: it starts at the anchor that page left.
     let (_, next) = bench
         .call(large, "GET", "/links?limit=100&offset=50100", None, &[])
@@ -868,7 +892,7 @@ async fn main() {
         println!("{row}");
     }
     println!();
-    println!("**`GET /links?limit=100&offset=…` over 101,000 links, cold (no anchor near):**");
+    println!("**`GET /links?limit=100&offset=…` over 101,000 links (1,000 a day), cold (no anchor near); then the worst case, an offset in the middle of an hour holding 20,000 links:**");
     println!();
     println!(
         "| offset | before: read units | before: peak heap | before: time | after: read units | after: requests / round trips | after: peak heap | after: time | after: write units (anchors) |"
