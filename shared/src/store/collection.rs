@@ -595,23 +595,31 @@ impl Store {
                 histogram.0.insert(hour, count);
             }
         }
-        // Partial hours: the members counted inside, or the hour's counter less those outside.
-        let mut partial: BTreeMap<i64, Option<u64>> = BTreeMap::new();
-        for (edge, count) in edges.iter().zip([first_count, last_count]) {
+        // Partial hours: the members counted inside, or the hour's counter less those outside
+        // (both parts outside one hour come off the same counter).
+        let mut partial: [Option<(i64, u64)>; 2] = [None, None];
+        for (i, (edge, count)) in edges.iter().zip([first_count, last_count]).enumerate() {
             if let (Some((hour, edge)), Some(count)) = (edge, count) {
-                let total = hours.get(hour).copied().unwrap_or(0);
-                let entry = partial.entry(*hour).or_insert(None);
-                *entry = Some(if edge.inside {
-                    count
-                } else {
-                    entry.unwrap_or(total).saturating_sub(count)
-                });
+                let same_hour = partial[0].filter(|(h, _)| h == hour);
+                partial[i] = Some((
+                    *hour,
+                    if edge.inside {
+                        count
+                    } else {
+                        same_hour
+                            .map_or_else(|| hours.get(hour).copied().unwrap_or(0), |(_, c)| c)
+                            .saturating_sub(count)
+                    },
+                ));
+                if same_hour.is_some() {
+                    partial[0] = None;
+                }
             }
         }
-        for (hour, count) in partial {
+        for (hour, count) in partial.into_iter().flatten() {
             match count {
-                Some(count) if count > 0 => histogram.0.insert(hour, count),
-                _ => histogram.0.remove(&hour),
+                0 => histogram.0.remove(&hour),
+                count => histogram.0.insert(hour, count),
             };
         }
         Ok(histogram)

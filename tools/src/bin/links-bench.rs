@@ -674,7 +674,12 @@ async fn main() {
     let hour_ago = now - Span::days(3);
     let hour_start = hour_ago - Span::milliseconds(hour_ago.timestamp_millis() % 3_600_000);
     let dense = bench
-        .import(&owner(3), 20_000, hour_start + Span::seconds(1), Span::milliseconds(175))
+        .import(
+            &owner(3),
+            20_000,
+            hour_start + Span::seconds(1),
+            Span::milliseconds(175),
+        )
         .await;
     let dense_key = &accounts[3].test_key;
     for offset in [2_000usize, 10_000] {
@@ -687,8 +692,14 @@ async fn main() {
         depth_rows.push(format!(
             "| {} in one hour of 20,000 | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
             count(offset as u64),
-            units(read), mib(before.heap), ms(before.time),
-            units(after.read), after.requests, after.trips, mib(after.heap), ms(after.time),
+            units(read),
+            mib(before.heap),
+            ms(before.time),
+            units(after.read),
+            after.requests,
+            after.trips,
+            mib(after.heap),
+            ms(after.time),
             units(after.write)
         ));
     }
@@ -892,7 +903,9 @@ async fn main() {
         println!("{row}");
     }
     println!();
-    println!("**`GET /links?limit=100&offset=…` over 101,000 links (1,000 a day), cold (no anchor near); then the worst case, an offset in the middle of an hour holding 20,000 links:**");
+    println!(
+        "**`GET /links?limit=100&offset=…` over 101,000 links (1,000 a day), cold (no anchor near); then the worst case, an offset in the middle of an hour holding 20,000 links:**"
+    );
     println!();
     println!(
         "| offset | before: read units | before: peak heap | before: time | after: read units | after: requests / round trips | after: peak heap | after: time | after: write units (anchors) |"
