@@ -24,16 +24,22 @@ fn random_bits(bytes: usize) -> u128 {
 
 /// Base 36, lowercase, left-padded with zeros to `width` (wider values are not truncated).
 pub fn base36(mut value: u128, width: usize) -> String {
-    let mut digits = Vec::with_capacity(width.max(26));
-    while value > 0 {
-        digits.push(ALPHABET[(value % 36) as usize]);
+    // A u128 has at most 25 base-36 digits: filling a fixed buffer from the right takes a fixed
+    // number of steps and no allocation, whatever the value.
+    let mut digits = [b'0'; 25];
+    for slot in digits.iter_mut().rev() {
+        *slot = ALPHABET[(value % 36) as usize];
         value /= 36;
     }
-    while digits.len() < width {
-        digits.push(b'0');
-    }
-    digits.reverse();
-    String::from_utf8(digits).expect("base36 digits are ASCII")
+    let leading_zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    let significant = &digits[leading_zeros..];
+    let mut out = String::with_capacity(width.max(significant.len()));
+    out.extend(std::iter::repeat_n(
+        '0',
+        width.saturating_sub(significant.len()),
+    ));
+    out.push_str(std::str::from_utf8(significant).expect("base36 digits are ASCII"));
+    out
 }
 
 /// The fixed-width time prefix for a moment, clamped to the representable range.
@@ -110,6 +116,9 @@ mod tests {
         assert_eq!(base36(35, 1), "z");
         assert_eq!(base36(36, 1), "10");
         assert_eq!(base36(u128::MAX, 0).len(), 25);
+        assert_eq!(base36(u128::MAX, 0), "f5lxx1zz5pnorynqglhzmsp33");
+        assert_eq!(base36(36 * 36 * 36 - 1, 5), "00zzz");
+        assert_eq!(base36(0, 0), "");
     }
 
     #[test]

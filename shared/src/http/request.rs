@@ -257,31 +257,27 @@ pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, ApiError>
 
 fn percent_decode(input: &[u8]) -> Result<String, ApiError> {
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
+    // Consumes an iterator rather than stepping an index: it cannot run past or loop over the input.
+    let mut bytes = input.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
             b'%' => {
                 // Two hex digits exactly: from_str_radix alone would also take `+9`.
-                let hex = input
-                    .get(i + 1..i + 3)
+                let byte = bytes
+                    .as_slice()
+                    .get(..2)
                     .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => {
-                        return Err(ApiError::BadRequest(
-                            "the form body has a malformed %-escape".into(),
-                        ));
-                    }
-                }
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        ApiError::BadRequest("the form body has a malformed %-escape".into())
+                    })?;
+                bytes.nth(1);
+                byte
             }
-            b => out.push(b),
-        }
-        i += 1;
+            b => b,
+        });
     }
     String::from_utf8(out)
         .map_err(|_| ApiError::BadRequest("the form body is not valid UTF-8".into()))

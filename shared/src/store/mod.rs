@@ -204,6 +204,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn usage_adds_up_reported_capacity_to_the_thousandth_of_a_unit() {
+        let usage = Usage::default();
+        let consumed = |units| ConsumedCapacity::builder().capacity_units(units).build();
+        usage.read(Some(&consumed(0.5)));
+        usage.read(Some(&consumed(2.0)));
+        usage.read(Some(&ConsumedCapacity::builder().build())); // no figure reported
+        usage.read(None); // capacity not asked for
+        usage.write_all(&[consumed(2.0), consumed(1.25), consumed(0.001)]);
+        assert_eq!(usage.read_units(), 2.5);
+        assert_eq!(usage.write_units(), 3.251);
+        assert_eq!(usage.capacity_units(), 2.5 + 3.251);
+    }
+
+    #[test]
     fn overload_codes_are_transient_and_others_are_not() {
         for code in [
             "ThrottlingException",
