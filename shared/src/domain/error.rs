@@ -236,5 +236,9 @@ mod tests {
         assert!(!hidden.message().contains("arn:aws"));
         assert!(format!("{hidden:?}").contains("caused by: table arn:aws"));
         assert!(!format!("{hidden}").contains("arn:aws"));
+        assert_eq!(
+            ApiError::NotFound("link x".into()).to_string(),
+            "not_found: link x was not found"
+        );
     }
 }

@@ -297,6 +297,29 @@ mod tests {
         builder.body(Body::Text(body.to_owned())).unwrap()
     }
 
+    #[test]
+    fn the_gateway_context_gives_the_callers_address_and_its_request_id() {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /links", "rawPath": "/links", "rawQueryString": "",
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "example.test",
+                "domainPrefix": "example", "requestId": "Gw1x0001Aw=", "routeKey": "GET /links",
+                "stage": "$default", "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                "http": {
+                    "method": "GET", "path": "/links", "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.7", "userAgent": "test"
+                }
+            }
+        });
+        let req = lambda_http::request::from_str(&event.to_string()).expect("a v2 event");
+        assert_eq!(source_ip(&req).as_deref(), Some("203.0.113.7"));
+        assert_eq!(api_request_id(&req).as_deref(), Some("Gw1x0001Aw="));
+        // A request made without API Gateway has neither.
+        assert_eq!(source_ip(&request(&[], "")), None);
+        assert_eq!(api_request_id(&request(&[], "")), None);
+    }
+
     fn json_request(body: &str) -> Request {
         request(&[("content-type", "application/json")], body)
     }
