@@ -23,7 +23,6 @@ use shared::domain::link::{Link, NewLink};
 use shared::domain::principal::Principal;
 use shared::store::Store;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use tools::{Event, join_all};
 
@@ -83,14 +82,13 @@ pub struct TestApp {
     pub bob: Account,
 }
 
-/// A fresh table name: tests in one process, and processes sharing one DynamoDB Local, never meet.
+/// A fresh table name: tests never meet, whether in one process, in processes sharing one
+/// DynamoDB Local, or across the hundreds of runs of a mutation run against one DynamoDB Local,
+/// where process ids come round again (so a pid and a counter are not enough).
 pub fn table_name() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "links-test-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    // 80 random bits, as account ids have.
+    let unique = shared::domain::ids::new_account_id();
+    format!("links-test-{}", unique.trim_start_matches("acct_"))
 }
 
 pub async fn spawn_app() -> TestApp {
