@@ -164,6 +164,54 @@ mod tests {
         assert!(!json.to_string().contains("arn:aws"), "{json}");
     }
 
+    /// What `error_response` logs for `error`, as the functions' formatter writes it.
+    fn logged(error: ApiError) -> String {
+        #[derive(Clone, Default)]
+        struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = lambda_http::tracing::subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || error_response(error));
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    // Server-side failures are what an operator is paged for: logged once, at a level an alarm
+    // can filter on, with the whole cause chain the response body hides.
+    #[test]
+    fn server_side_failures_are_logged_with_their_causes() {
+        let internal = logged(ApiError::internal("table arn:aws:dynamodb:x missing"));
+        assert!(internal.starts_with("ERROR"), "{internal}");
+        assert!(
+            internal.contains("caused by: table arn:aws:dynamodb:x missing"),
+            "{internal}"
+        );
+        let unavailable = logged(ApiError::ServiceUnavailable("throttled".into()));
+        assert!(unavailable.starts_with(" WARN"), "{unavailable}");
+        assert!(
+            unavailable.contains("caused by: throttled"),
+            "{unavailable}"
+        );
+        let refused = logged(ApiError::BadRequest("no".into()));
+        assert!(refused.starts_with(" INFO"), "{refused}");
+        assert!(refused.contains("code=\"bad_request\""), "{refused}");
+        assert_eq!(internal.lines().filter(|l| l.contains("ERROR")).count(), 1);
+    }
+
     #[tokio::test]
     async fn work_past_the_deadline_answers_503() {
         let slow = async {
