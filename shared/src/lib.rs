@@ -6,6 +6,8 @@
 //! 2. [`validate`]: raw request parameters into domain types, with the rules the README lists.
 //! 3. [`store`]: DynamoDB, over domain types: the table layout, links, keys, idempotency records,
 //!    and the list machinery every collection shares.
+//!    [`processor`], beside it: the card processor boundary (test mode's test cards; live mode
+//!    refused until a gateway fills it).
 //! 4. [`auth`]: secret keys into principals, over a key lookup it is handed (the store, or a
 //!    table in its unit tests), with its caches and failure budgets.
 //! 5. [`http`]: the edge: request parsing, responses and Omise error objects, routes, and the
@@ -17,6 +19,7 @@
 pub mod auth;
 pub mod domain;
 pub mod http;
+pub mod processor;
 pub mod store;
 pub mod validate;
 

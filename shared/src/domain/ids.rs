@@ -53,12 +53,35 @@ pub fn link_prefix(livemode: bool) -> &'static str {
     if livemode { "link_" } else { "link_test_" }
 }
 
+/// The id prefix of a charge in a mode: `chrg_test_` or `chrg_`.
+pub fn charge_prefix(livemode: bool) -> &'static str {
+    if livemode { "chrg_" } else { "chrg_test_" }
+}
+
 /// A new link id: prefix, creation time in ms, 80 random bits.
 pub fn new_link_id(livemode: bool, created: DateTime<Utc>) -> String {
+    new_timed_id(link_prefix(livemode), created)
+}
+
+/// A new charge id, shaped and ordered as link ids are.
+pub fn new_charge_id(livemode: bool, created: DateTime<Utc>) -> String {
+    new_timed_id(charge_prefix(livemode), created)
+}
+
+/// `prefix`, the creation time in ms, 80 random bits: ids that sort by creation.
+fn new_timed_id(prefix: &str, created: DateTime<Utc>) -> String {
     format!(
-        "{}{}{}",
-        link_prefix(livemode),
+        "{prefix}{}{}",
         time_prefix(created.timestamp_millis()),
+        base36(random_bits(10), LINK_RANDOM_WIDTH)
+    )
+}
+
+/// An id with no time in it (`card_test_…`, `trxn_test_…`): the prefix and 80 random bits.
+pub fn new_plain_id(kind: &str, livemode: bool) -> String {
+    let mode = if livemode { "" } else { "test_" };
+    format!(
+        "{kind}_{mode}{}",
         base36(random_bits(10), LINK_RANDOM_WIDTH)
     )
 }
@@ -81,7 +104,16 @@ pub fn time_of(id: &str, prefix: &str) -> Option<i64> {
 /// Whether `id` has the shape of a link id of the given mode. A malformed id cannot exist, so it
 /// is answered `not_found` without a database read.
 pub fn is_link_id(id: &str, livemode: bool) -> bool {
-    id.strip_prefix(link_prefix(livemode)).is_some_and(|rest| {
+    is_timed_id(id, link_prefix(livemode))
+}
+
+/// Whether `id` has the shape of a charge id of the given mode.
+pub fn is_charge_id(id: &str, livemode: bool) -> bool {
+    is_timed_id(id, charge_prefix(livemode))
+}
+
+fn is_timed_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| {
         rest.len() == TIME_WIDTH + LINK_RANDOM_WIDTH
             && rest
                 .bytes()
@@ -135,6 +167,28 @@ mod tests {
                 && is_link_id(&new_link_id(true, early), true)
         );
         assert!(a < b, "{a} should sort before {b}");
+    }
+
+    #[test]
+    fn charge_ids_are_shaped_and_ordered_as_link_ids() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let test = new_charge_id(false, at);
+        assert!(
+            test.starts_with("chrg_test_") && is_charge_id(&test, false),
+            "{test}"
+        );
+        assert!(!is_charge_id(&test, true) && !is_link_id(&test, false));
+        let live = new_charge_id(true, at);
+        assert!(
+            live.starts_with("chrg_") && is_charge_id(&live, true),
+            "{live}"
+        );
+        assert_eq!(time_of(&test, "chrg_test_"), Some(at.timestamp_millis()));
+        assert!(test < new_charge_id(false, at + chrono::Duration::milliseconds(1)));
+        let card = new_plain_id("card", false);
+        assert!(card.starts_with("card_test_") && card.len() == 26, "{card}");
+        assert!(new_plain_id("trxn", true).starts_with("trxn_"));
+        assert!(!new_plain_id("trxn", true).starts_with("trxn_test_"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The payment link and its Omise JSON (API version 2015-11-17).
 
+use super::charge::{Charge, ChargeView};
 use super::currency::Currency;
 use super::ids;
-use super::list::{ListObject, Time};
+use super::list::{ListObject, ListQuery, Time};
 use super::principal::{Principal, hex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -49,6 +50,8 @@ pub struct Link {
     pub used: bool,
     pub used_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Charges made through the link, failed ones included: the `total` of its `charges`.
+    pub charge_count: u64,
     /// Kept to the millisecond (the id's time prefix); written to the second.
     pub created: DateTime<Utc>,
     /// The last path segment of `payment_uri`; the base URL is configuration.
@@ -70,13 +73,35 @@ impl Link {
             used: false,
             used_at: None,
             deleted_at: None,
+            charge_count: 0,
             created: now,
             payment_token: ids::new_payment_token(),
         }
     }
 
-    /// The Omise JSON view. `payment_base` is the payment page's base URL, without trailing slash.
+    /// The `payment_uri` under `payment_base`, the payment page's base URL (no trailing slash).
+    pub fn payment_uri(&self, payment_base: &str) -> String {
+        format!("{payment_base}/{}", self.payment_token)
+    }
+
+    /// Whether a buyer may pay it now: not destroyed, and not a single-use link already paid.
+    pub fn payable(&self) -> bool {
+        self.deleted_at.is_none() && (self.multiple || !self.used)
+    }
+
+    /// The Omise JSON view, with no charges embedded (for a link that has none).
     pub fn view<'a>(&'a self, payment_base: &'a str, now: DateTime<Utc>) -> LinkView<'a> {
+        self.view_with_charges(payment_base, &[], now)
+    }
+
+    /// The Omise JSON view, embedding `charges`: the first page of the link's charges (oldest
+    /// first, at most 20, as Omise embeds them), out of [`Link::charge_count`].
+    pub fn view_with_charges<'a>(
+        &'a self,
+        payment_base: &'a str,
+        charges: &'a [Charge],
+        now: DateTime<Utc>,
+    ) -> LinkView<'a> {
         LinkView {
             object: "link",
             id: &self.id,
@@ -88,8 +113,14 @@ impl Link {
             multiple: self.multiple,
             title: &self.title,
             description: &self.description,
-            charges: ListObject::empty(format!("/links/{}/charges", self.id), now),
-            payment_uri: format!("{payment_base}/{}", self.payment_token),
+            charges: ListObject::page(
+                format!("/links/{}/charges", self.id),
+                &ListQuery::default(),
+                now,
+                charges.iter().map(|c| c.view(now)).collect(),
+                self.charge_count,
+            ),
+            payment_uri: self.payment_uri(payment_base),
             created: Time(self.created),
             deleted: self.deleted_at.is_some(),
             deleted_at: self.deleted_at.map(Time),
@@ -111,8 +142,8 @@ pub struct LinkView<'a> {
     pub multiple: bool,
     pub title: &'a str,
     pub description: &'a str,
-    /// Charges made through the link. Always empty until payments exist.
-    pub charges: ListObject<()>,
+    /// The first page of charges made through the link.
+    pub charges: ListObject<ChargeView<'a>>,
     pub payment_uri: String,
     pub created: Time,
     pub deleted: bool,

@@ -3,8 +3,10 @@
 //!
 //! One module per thing: [`link`] (the payment link and its JSON), [`list`] (list queries and the
 //! list object), [`principal`] (callers and their keys), [`ids`], [`currency`] and [`error`].
-//! Charges and events arrive as siblings (`charge`, `event`) beside `link`.
+//! [`charge`] and [`card`] are what a buyer's payment leaves behind; events will be a sibling.
 
+pub mod card;
+pub mod charge;
 pub mod currency;
 pub mod error;
 pub mod ids;

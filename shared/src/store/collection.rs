@@ -87,6 +87,27 @@ impl Collection {
         }
     }
 
+    /// An account's charges in the caller's mode (`GET /charges`).
+    pub fn charges(owner: &Principal) -> Self {
+        Self {
+            pk: super::item::account_partition(owner),
+            kind: "CHRG",
+            id_prefix: ids::charge_prefix(owner.livemode),
+            anchor_pk: super::item::anchor_partition(owner),
+        }
+    }
+
+    /// The charges made through one of the caller's links (`GET /links/{id}/charges`): copies of
+    /// the charges, in a partition of their own (see `store` for the layout).
+    pub fn link_charges(owner: &Principal, link_id: &str) -> Self {
+        Self {
+            pk: super::item::link_charges_partition(owner, link_id),
+            kind: "CHRG",
+            id_prefix: ids::charge_prefix(owner.livemode),
+            anchor_pk: format!("{}#{link_id}", super::item::anchor_partition(owner)),
+        }
+    }
+
     pub fn pk(&self) -> &str {
         &self.pk
     }

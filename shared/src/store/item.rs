@@ -44,6 +44,21 @@ pub fn anchor_partition(owner: &Principal) -> String {
     format!("ANCHOR#{}#{}", owner.account_id, mode(owner.livemode))
 }
 
+/// The partition holding copies of the charges made through one link, and their counters:
+/// `LINKCHRG#<account>#<test|live>#<link id>`.
+pub fn link_charges_partition(owner: &Principal, link_id: &str) -> String {
+    format!(
+        "LINKCHRG#{}#{}#{link_id}",
+        owner.account_id,
+        mode(owner.livemode)
+    )
+}
+
+/// The item that finds a link from its payment page's token: `PAY#<token>`, sort key `PAY`.
+pub fn payment_token_key(token: &str) -> Item {
+    key(format!("PAY#{token}"), "PAY".into())
+}
+
 fn mode(livemode: bool) -> &'static str {
     if livemode { "live" } else { "test" }
 }
@@ -118,6 +133,9 @@ impl From<&Link> for Item {
         if let Some(at) = link.used_at {
             item.insert("used_at".into(), time(at));
         }
+        if link.charge_count > 0 {
+            item.insert("charge_count".into(), n(link.charge_count));
+        }
         item
     }
 }
@@ -155,6 +173,8 @@ impl TryFrom<&Item> for Link {
             used: get_bool(item, "used")?,
             used_at: optional_time(item, "used_at")?,
             deleted_at: optional_time(item, "deleted_at")?,
+            // Links written before payments existed have none.
+            charge_count: get_n(item, "charge_count")?.unwrap_or(0),
             created: parse_time(get_s(item, "created")?)?,
             payment_token: get_s(item, "payment_token")?.clone(),
         })

@@ -5,11 +5,13 @@
 //! form or query string); each module here turns them into one domain type, refusing anything
 //! else with the Omise error a client can act on.
 
+mod card;
 mod idempotency;
 mod link;
 mod list;
 mod text;
 
+pub use card::{CardForm, CardProblem, MAX_NAME_CHARS, parse_card};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN};
 pub use link::parse_new_link;
 pub use list::parse_list_query;
