@@ -11,7 +11,7 @@
 //! 4. [`auth`]: secret keys into principals, over a key lookup it is handed (the store, or a
 //!    table in its unit tests), with its caches and failure budgets.
 //! 5. [`http`]: the edge: request parsing, responses and Omise error objects, routes, and the
-//!    Lambda runtime loop with its logs.
+//!    Lambda runtime loop with its logs; [`page`], beside it: the buyer's payment page (HTML).
 //!
 //! A new feature takes one name through every layer, as links do: payments add
 //! `domain::charge`, `validate::charge`, `store::charges` and their functions; events likewise.
@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod domain;
 pub mod http;
+pub mod page;
 pub mod processor;
 pub mod store;
 pub mod validate;

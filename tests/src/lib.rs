@@ -137,7 +137,10 @@ pub struct Call<'a> {
 pub struct TestResponse {
     pub status: u16,
     pub headers: HeaderMap,
+    /// The body as JSON (`Null` when it is not JSON: a payment page, say).
     pub body: Value,
+    /// The body as text.
+    pub text: String,
 }
 
 impl TestApp {
@@ -327,6 +330,7 @@ impl<'a> Call<'a> {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(bytes).into_owned(),
         }
     }
 }

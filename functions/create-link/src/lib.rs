@@ -23,10 +23,10 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
     let owner = ctx.authenticate(&req).await?;
     let key = idempotency_key(&req)?;
     let new = parse_new_link(&body_params(&req)?)?;
+    let base = ctx.payment_base(&req)?;
     // The response is written before the link is stored, so an idempotency record can hold it.
     let render = |link: &Link| {
-        serde_json::to_string(&link.view(&ctx.payment_base_url, link.created))
-            .map_err(ApiError::internal)
+        serde_json::to_string(&link.view(&base, link.created)).map_err(ApiError::internal)
     };
     match ctx
         .store

@@ -27,8 +27,10 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
     tracing::info!(link = %link.id, "link destroyed");
+    let charges = ctx.store.embedded_charges(&link).await?;
+    let base = ctx.payment_base(&req)?;
     Ok(json_response(
         StatusCode::OK,
-        &link.view(&ctx.payment_base_url, now),
+        &link.view_with_charges(&base, &charges, now),
     ))
 }

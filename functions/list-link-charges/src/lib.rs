@@ -1,7 +1,6 @@
-//! `GET /links/{id}/charges`: the charges made through a link, as an Omise list object.
-//!
-//! Payments do not exist yet, so the list is always empty; the link must still exist and belong
-//! to the caller, and the paging parameters are validated exactly as for `GET /links`.
+//! `GET /links/{id}/charges`: the charges made through one of the caller's links, paged and
+//! filtered exactly as `GET /links`. The link must exist and belong to the caller (one read), so
+//! that another account's link is a 404 rather than an empty list.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -21,13 +20,20 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
     let id = link_id(&req, &owner)?;
     let now = Utc::now();
     let query = parse_list_query(&query_and_body_params(&req)?, now)?;
-    ctx.store
-        .get_link(&owner, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
-    let charges: Vec<()> = Vec::new();
+    let (link, page) = tokio::try_join!(
+        ctx.store.get_link(&owner, id),
+        ctx.store.list_link_charges(&owner, id, &query, now),
+    )?;
+    link.ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
+    let data = page.charges.iter().map(|c| c.view(now)).collect();
     Ok(json_response(
         StatusCode::OK,
-        &ListObject::page(format!("/links/{id}/charges"), &query, now, charges, 0),
+        &ListObject::page(
+            format!("/links/{id}/charges"),
+            &query,
+            now,
+            data,
+            page.total,
+        ),
     ))
 }

@@ -20,11 +20,15 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
     let owner = ctx.authenticate(&req).await?;
     let now = Utc::now();
     let query = parse_list_query(&query_and_body_params(&req)?, now)?;
+    let base = ctx.payment_base(&req)?;
     let page = ctx.store.list_links(&owner, &query, now).await?;
+    // One more read for each link on the page that has charges, all side by side.
+    let charges = ctx.store.embedded_charges_of(&page.links).await?;
     let data = page
         .links
         .iter()
-        .map(|link| link.view(&ctx.payment_base_url, now))
+        .zip(&charges)
+        .map(|(link, charges)| link.view_with_charges(&base, charges, now))
         .collect();
     Ok(json_response(
         StatusCode::OK,

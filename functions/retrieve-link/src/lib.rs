@@ -1,4 +1,5 @@
-//! `GET /links/{id}`: returns one of the caller's links, destroyed ones included.
+//! `GET /links/{id}`: returns one of the caller's links, destroyed ones included, with its first
+//! charges (one more read, only when it has any).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -19,8 +20,10 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
         .get_link(&owner, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("link {id}")))?;
+    let charges = ctx.store.embedded_charges(&link).await?;
+    let base = ctx.payment_base(&req)?;
     Ok(json_response(
         StatusCode::OK,
-        &link.view(&ctx.payment_base_url, Utc::now()),
+        &link.view_with_charges(&base, &charges, Utc::now()),
     ))
 }

@@ -48,6 +48,16 @@ pub fn source_ip(req: &Request) -> Option<String> {
     }
 }
 
+/// The API's domain name as API Gateway serves it (`requestContext.domainName`: set by the
+/// gateway from the API's own domain, not by the client).
+pub fn domain_name(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.domain_name.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// API Gateway's own request id, which its access log records.
 pub fn api_request_id(req: &Request) -> Option<String> {
     match req.request_context_ref()? {
@@ -62,13 +72,29 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError
     IdempotencyKey::parse(req.headers().get("idempotency-key").map(|v| v.as_bytes()))
 }
 
+/// The `{id}` path parameter, as it came (empty when missing).
+pub fn path_id(req: &Request) -> &str {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or("")
+}
+
+/// The `{id}` path parameter as one of the caller's charge ids; anything else is `not_found` at
+/// once, without a database read.
+pub fn charge_id<'r>(req: &'r Request, owner: &Principal) -> Result<&'r str, ApiError> {
+    let id = path_id(req);
+    if ids::is_charge_id(id, owner.livemode) {
+        Ok(id)
+    } else {
+        let shown: String = id.chars().take(64).collect();
+        Err(ApiError::NotFound(format!("charge {shown}")))
+    }
+}
+
 /// The `{id}` path parameter. A value that cannot be one of the caller's link ids is answered
 /// `not_found` at once, without a database read.
 pub fn link_id<'r>(req: &'r Request, owner: &Principal) -> Result<&'r str, ApiError> {
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .unwrap_or("");
+    let id = path_id(req);
     if ids::is_link_id(id, owner.livemode) {
         Ok(id)
     } else {

@@ -9,6 +9,18 @@ pub enum Operation {
     RetrieveLink,
     DestroyLink,
     ListLinkCharges,
+    ListCharges,
+    RetrieveCharge,
+    PaymentPage,
+    PayLink,
+    PaymentQr,
+}
+
+impl Operation {
+    /// Whether the operation is public: the buyer's payment page, which no secret key opens.
+    pub fn is_public(self) -> bool {
+        matches!(self, Self::PaymentPage | Self::PayLink | Self::PaymentQr)
+    }
 }
 
 /// A route as API Gateway writes it: method and path with `{id}` parameters.
@@ -52,6 +64,37 @@ pub const ROUTES: &[Route] = &[
         operation: Operation::ListLinkCharges,
         function: "ListLinkChargesFunction",
     },
+    Route {
+        method: "GET",
+        path: "/charges",
+        operation: Operation::ListCharges,
+        function: "ListChargesFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/charges/{id}",
+        operation: Operation::RetrieveCharge,
+        function: "RetrieveChargeFunction",
+    },
+    // The payment page: `{id}` is the link's payment token, the last segment of `payment_uri`.
+    Route {
+        method: "GET",
+        path: "/pay/{id}",
+        operation: Operation::PaymentPage,
+        function: "PaymentPageFunction",
+    },
+    Route {
+        method: "POST",
+        path: "/pay/{id}",
+        operation: Operation::PayLink,
+        function: "PayLinkFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/pay/{id}/qr.svg",
+        operation: Operation::PaymentQr,
+        function: "PaymentQrFunction",
+    },
 ];
 
 /// What a method and path resolve to.
@@ -87,6 +130,7 @@ fn allowed_methods(pattern: &str) -> &'static [&'static str] {
     match pattern {
         "/links" => &["GET", "POST"],
         "/links/{id}" => &["GET", "DELETE"],
+        "/pay/{id}" => &["GET", "POST"],
         _ => &["GET"],
     }
 }
@@ -137,6 +181,32 @@ mod tests {
         assert_eq!(resolve("GET", "/links/"), Resolution::NotFound);
         assert_eq!(resolve("GET", "/nope"), Resolution::NotFound);
         assert_eq!(resolve("GET", "/links/a/b"), Resolution::NotFound);
+        assert_eq!(
+            resolve("POST", "/pay/ABC123"),
+            Resolution::Found {
+                operation: Operation::PayLink,
+                id: Some("ABC123".into())
+            }
+        );
+        assert_eq!(
+            resolve("GET", "/pay/ABC123/qr.svg"),
+            Resolution::Found {
+                operation: Operation::PaymentQr,
+                id: Some("ABC123".into())
+            }
+        );
+        assert_eq!(
+            resolve("DELETE", "/pay/ABC123"),
+            Resolution::MethodNotAllowed(&["GET", "POST"])
+        );
+        assert_eq!(
+            resolve("GET", "/charges/chrg_test_1"),
+            Resolution::Found {
+                operation: Operation::RetrieveCharge,
+                id: Some("chrg_test_1".into())
+            }
+        );
+        assert!(Operation::PaymentPage.is_public() && !Operation::ListCharges.is_public());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running a function: what it builds once per cold start ([`AppContext`]), the Lambda loop, and
 //! its logs.
 
-use super::request::{api_request_id, basic_username, source_ip};
+use super::request::{api_request_id, basic_username, domain_name, source_ip};
 use crate::auth::Authenticator;
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
@@ -17,7 +17,7 @@ pub struct AppContext {
     pub store: Store,
     pub auth: Authenticator,
     /// Base URL of the payment page, without a trailing slash; a link's `payment_uri` is this
-    /// followed by `/<token>`.
+    /// followed by `/<token>`. Empty: derived from each request (see [`AppContext::payment_base`]).
     pub payment_base_url: String,
 }
 
@@ -49,6 +49,22 @@ impl AppContext {
             Store::new(crate::store::lambda_client()?, table),
             &base,
         ))
+    }
+
+    /// The payment page's base URL for links answered to `req`: `PAYMENT_BASE_URL` when set,
+    /// else the API's own domain as API Gateway names it, `https://<domain>/pay`, so that a fresh
+    /// deploy's links lead to its own payment page with no configuration. (Set `PAYMENT_BASE_URL`
+    /// when the page is served elsewhere, through a custom domain's base path say.)
+    pub fn payment_base(&self, req: &Request) -> Result<String, ApiError> {
+        if !self.payment_base_url.is_empty() {
+            return Ok(self.payment_base_url.clone());
+        }
+        domain_name(req)
+            .filter(|d| !d.is_empty() && !d.contains(['/', '?', '#', '@']))
+            .map(|domain| format!("https://{domain}/pay"))
+            .ok_or_else(|| {
+                ApiError::internal("PAYMENT_BASE_URL is empty and the request names no domain")
+            })
     }
 
     /// The caller of `req`: its secret key checked against the store, with its source address

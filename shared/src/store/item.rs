@@ -59,6 +59,17 @@ pub fn payment_token_key(token: &str) -> Item {
     key(format!("PAY#{token}"), "PAY".into())
 }
 
+/// The payment token's item for `link`: who owns the link, and its id.
+pub fn payment_token_item(link: &Link) -> Item {
+    let mut item = payment_token_key(&link.payment_token);
+    item.extend([
+        ("account_id".into(), s(link.account_id.clone())),
+        ("livemode".into(), AttributeValue::Bool(link.livemode)),
+        ("link_id".into(), s(link.id.clone())),
+    ]);
+    item
+}
+
 fn mode(livemode: bool) -> &'static str {
     if livemode { "live" } else { "test" }
 }

@@ -2,7 +2,7 @@
 
 use super::collection::{COUNTER_SHARDS, Collection};
 use super::idempotency;
-use super::item::{Item, account_partition, key, link_sk, time};
+use super::item::{Item, account_partition, key, link_sk, payment_token_item, time};
 use super::{Store, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::link::{Link, NewLink};
@@ -75,8 +75,8 @@ fn cancellation(
 }
 
 impl Store {
-    /// Creates a link for `owner`, counting it, in one `TransactWriteItems`: the link, its count
-    /// shard, its hour counter and, with an idempotency key, the key's record (holding `render`'s
+    /// Creates a link for `owner`, counting it, in one `TransactWriteItems`: the link, the item
+    /// that finds it from its payment page's token, its count shard, its hour counter and, with an idempotency key, the key's record (holding `render`'s
     /// response body). Each attempt takes a fresh id and `created` from the clock just before it
     /// is sent (see `collection::SETTLE` for why).
     ///
@@ -103,7 +103,16 @@ impl Store {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(ApiError::internal)?;
-            let mut items = vec![TransactWriteItem::builder().put(put_link).build()];
+            let put_token = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_token_item(&link)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut items = vec![
+                TransactWriteItem::builder().put(put_link).build(),
+                TransactWriteItem::builder().put(put_token).build(),
+            ];
             let counters = links.count_new_member(
                 &self.table,
                 now.timestamp_millis(),
@@ -260,9 +269,10 @@ impl Store {
         use std::collections::{BTreeMap, BTreeSet};
         let puts = links
             .iter()
-            .map(|link| {
+            .flat_map(|link| [Item::from(link), payment_token_item(link)])
+            .map(|item| {
                 PutRequest::builder()
-                    .set_item(Some(Item::from(link)))
+                    .set_item(Some(item))
                     .build()
                     .map(|put| WriteRequest::builder().put_request(put).build())
                     .map_err(ApiError::internal)
@@ -320,7 +330,7 @@ impl Store {
 }
 
 /// A random number below `n`, to spread load; never used for anything secret.
-fn random_below(n: u32) -> u32 {
+pub(crate) fn random_below(n: u32) -> u32 {
     let mut buf = [0u8; 4];
     // Only spreads load; if the random source failed, 0 is still correct.
     let _ = getrandom::fill(&mut buf);

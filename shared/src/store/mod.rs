@@ -8,10 +8,16 @@
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
-//! | link | `ACCT#<account>#<mode>` | `LINK#<link id>` | `amount` N, `currency` S, `title` S, `description` S, `multiple` BOOL, `used` BOOL, `created` S (RFC 3339, ms), `payment_token` S, `deleted_at` S?, `used_at` S? |
+//! | link | `ACCT#<account>#<mode>` | `LINK#<link id>` | `amount` N, `currency` S, `title` S, `description` S, `multiple` BOOL, `used` BOOL, `created` S (RFC 3339, ms), `payment_token` S, `deleted_at` S?, `used_at` S?, `charge_count` N? |
 //! | link count shard (`<s>` = 0–7) | `ACCT#<account>#<mode>` | `COUNT#LINK#<s>` | `count` N |
 //! | links per hour of a day, a shard | `ACCT#<account>#<mode>` | `DAY#LINK#<yyyy-mm-dd>#<s>` | `h00`…`h23` N |
 //! | idempotency record | `ACCT#<account>#<mode>` | `IDEM#<sha-256 of the key>` | `fingerprint` S, `body` S, `link` S, `expires_at` N |
+//! | payment page token | `PAY#<token>` | `PAY` | `account_id` S, `livemode` BOOL, `link_id` S |
+//! | charge | `ACCT#<account>#<mode>` | `CHRG#<charge id>` | `doc` S (the charge, JSON), `link` S |
+//! | charge count shard, hours | `ACCT#<account>#<mode>` | `COUNT#CHRG#<s>`, `DAY#CHRG#<yyyy-mm-dd>#<s>` | as for links |
+//! | payment attempt | `ACCT#<account>#<mode>` | `ATTEMPT#<sha-256 of token and attempt key>` | `charge` S, `expires_at` N |
+//! | a link's charge (copy) | `LINKCHRG#<account>#<mode>#<link id>` | `CHRG#<charge id>` | as the charge |
+//! | a link's charge counters | `LINKCHRG#<account>#<mode>#<link id>` | `COUNT#CHRG#<s>`, `DAY#CHRG#…` | as for links |
 //! | list anchor | `ANCHOR#<account>#<mode>` | `LINK#<from ms>#<position>` | `at` S, `expires_at` N |
 //! | account | `ACCOUNT#<account>` | `ACCOUNT` | `created` S |
 //! | an account's key | `ACCOUNT#<account>` | `KEY#<sha-256 hex>` | `livemode` BOOL, `prefix` S, `created` S, `revoked_at` S? |
@@ -29,9 +35,15 @@
 //!   prefix (`dynamodb:LeadingKeys`): the list function writes anchors and nothing else.
 //! - `expires_at` is the table's time-to-live attribute: idempotency records and anchors expire.
 //!
-//! Payments and events add their own module here (`charges.rs`, `events.rs`) beside [`links`],
-//! over the same [`collection`] machinery.
+//! - The payment page finds its link through the token's item (the token is the only thing in a
+//!   `payment_uri`), and a charge is written twice in its transaction: under the account for
+//!   `GET /charges`, and under its link for `GET /links/{id}/charges`, each a collection of its
+//!   own (see [`charges`]).
+//!
+//! Events will add their own module here beside [`links`] and [`charges`], over the same
+//! [`collection`] machinery.
 
+mod charges;
 mod client;
 pub mod collection;
 mod counters;
@@ -41,6 +53,7 @@ mod keys;
 mod links;
 mod table;
 
+pub use charges::{ATTEMPT_TTL, ChargePage, PAY_ATTEMPTS, PayOutcome};
 pub use client::{
     ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, http_client, lambda_client, operator_client,
     resilience,

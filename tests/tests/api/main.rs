@@ -10,6 +10,7 @@ mod idempotency;
 mod list;
 mod local_server;
 mod paging;
+mod payments;
 mod retrieve;
 mod routes;
 mod storage;

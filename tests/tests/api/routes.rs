@@ -94,7 +94,7 @@ fn every_function_folder_is_deployed_by_the_template() {
 #[tokio::test]
 async fn unknown_routes_answer_an_omise_not_found() {
     let app = spawn_app().await;
-    for path in ["/", "/nope", "/links/", "/links/x/y", "/charges"] {
+    for path in ["/", "/nope", "/links/", "/links/x/y", "/charges/x/y", "/pay/", "/pay/x/y"] {
         let response = app.call("GET", path).send().await;
         assert!(
             response
@@ -112,6 +112,8 @@ async fn a_wrong_method_answers_405_with_allow() {
         ("PUT", "/links", "GET, POST"),
         ("PATCH", "/links/link_test_1", "GET, DELETE"),
         ("POST", "/links/x/charges", "GET"),
+        ("DELETE", "/pay/ABC", "GET, POST"),
+        ("POST", "/charges", "GET"),
     ] {
         let response = app.call(method, path).key(&app.alice.test_key).send().await;
         response.assert_error(405, "method_not_allowed");

@@ -1,0 +1,277 @@
+//! The payment page's two languages and every text it shows.
+
+use crate::domain::charge::FailureCode;
+use crate::validate::CardProblem;
+
+/// A language of the payment page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Th,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Th => "th",
+            Self::En => "en",
+        }
+    }
+
+    /// The other language, offered as a switch on every page.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Th => Self::En,
+            Self::En => Self::Th,
+        }
+    }
+
+    /// The page's language: `choice` (the page's own switch, `?lang=` or the form's `lang`) when
+    /// it names one, else the first of Thai and English in the buyer's `Accept-Language` by
+    /// preference, else Thai, the first market's language (link-preview fetchers and scanners
+    /// usually send no `Accept-Language`).
+    pub fn choose(choice: Option<&str>, accept_language: Option<&str>) -> Self {
+        match choice.map(str::trim) {
+            Some(c) if c.eq_ignore_ascii_case("th") => return Self::Th,
+            Some(c) if c.eq_ignore_ascii_case("en") => return Self::En,
+            _ => {}
+        }
+        let mut best: Option<(f32, Self)> = None;
+        for range in accept_language.unwrap_or_default().split(',') {
+            let mut parts = range.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let primary = tag.split('-').next().unwrap_or_default();
+            let lang = if primary.eq_ignore_ascii_case("th") {
+                Self::Th
+            } else if primary.eq_ignore_ascii_case("en") {
+                Self::En
+            } else {
+                continue;
+            };
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Self::Th, |(_, lang)| lang)
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Self::Th => &TH,
+            Self::En => &EN,
+        }
+    }
+}
+
+/// Every fixed text of the page, in one language.
+pub struct Texts {
+    pub language_name: &'static str,
+    pub page_title: &'static str,
+    pub pay: &'static str,
+    pub name: &'static str,
+    pub number: &'static str,
+    pub expiry: &'static str,
+    pub month: &'static str,
+    pub year: &'static str,
+    pub security_code: &'static str,
+    pub test_mode: &'static str,
+    pub test_cards_hint: &'static str,
+    pub fix_below: &'static str,
+    pub paid_title: &'static str,
+    pub paid_body: &'static str,
+    pub receipt_title: &'static str,
+    pub receipt_body: &'static str,
+    pub receipt_charge: &'static str,
+    pub receipt_card: &'static str,
+    pub declined_title: &'static str,
+    pub try_again: &'static str,
+    pub gone_title: &'static str,
+    pub gone_body: &'static str,
+    pub unknown_title: &'static str,
+    pub unknown_body: &'static str,
+    pub live_disabled: &'static str,
+    pub not_test_card: &'static str,
+    pub cross_site: &'static str,
+    pub busy: &'static str,
+    pub qr_caption: &'static str,
+}
+
+impl Texts {
+    pub fn problem(&self, problem: CardProblem) -> &'static str {
+        let th = std::ptr::eq(self, &TH);
+        match (problem, th) {
+            (CardProblem::NameMissing, true) => "กรุณากรอกชื่อบนบัตร",
+            (CardProblem::NameMissing, false) => "Enter the name on the card.",
+            (CardProblem::NameInvalid, true) => "ชื่อบนบัตรยาวเกินไปหรือมีอักขระที่ใช้ไม่ได้",
+            (CardProblem::NameInvalid, false) => {
+                "The name is too long or has characters that cannot be used."
+            }
+            (CardProblem::NumberInvalid, true) => "หมายเลขบัตรไม่ถูกต้อง",
+            (CardProblem::NumberInvalid, false) => "This card number is not valid.",
+            (CardProblem::BrandUnsupported, true) => {
+                "รับเฉพาะบัตร Visa, Mastercard, JCB, American Express และ UnionPay"
+            }
+            (CardProblem::BrandUnsupported, false) => {
+                "Only Visa, Mastercard, JCB, American Express and UnionPay cards are accepted."
+            }
+            (CardProblem::ExpiryInvalid, true) => "วันหมดอายุไม่ถูกต้อง",
+            (CardProblem::ExpiryInvalid, false) => "This expiry date is not valid.",
+            (CardProblem::Expired, true) => "บัตรนี้หมดอายุแล้ว",
+            (CardProblem::Expired, false) => "This card has expired.",
+            (CardProblem::SecurityCodeInvalid, true) => {
+                "รหัสความปลอดภัยไม่ถูกต้อง (3 หลักด้านหลังบัตร หรือ 4 หลักด้านหน้าบัตร American Express)"
+            }
+            (CardProblem::SecurityCodeInvalid, false) => {
+                "The security code is not valid (3 digits on the back, or 4 on the front of an American Express card)."
+            }
+        }
+    }
+
+    pub fn failure(&self, code: FailureCode) -> &'static str {
+        let th = std::ptr::eq(self, &TH);
+        match (code, th) {
+            (FailureCode::InsufficientFund, true) => "ยอดเงินในบัญชีไม่พอ หรือบัตรเต็มวงเงินแล้ว",
+            (FailureCode::InsufficientFund, false) => {
+                "There are not enough funds in the account, or the card has reached its credit limit."
+            }
+            (FailureCode::StolenOrLostCard, true) => "บัตรนี้ถูกแจ้งว่าสูญหายหรือถูกขโมย",
+            (FailureCode::StolenOrLostCard, false) => "This card was reported lost or stolen.",
+            (FailureCode::FailedProcessing, true) => "ไม่สามารถดำเนินการชำระเงินได้ กรุณาลองอีกครั้ง",
+            (FailureCode::FailedProcessing, false) => {
+                "The payment could not be processed. Please try again."
+            }
+            (FailureCode::PaymentRejected, true) => "ธนาคารผู้ออกบัตรปฏิเสธการชำระเงินนี้",
+            (FailureCode::PaymentRejected, false) => "The card's bank rejected this payment.",
+            (FailureCode::FailedFraudCheck, true) => "การชำระเงินไม่ผ่านการตรวจสอบความปลอดภัย",
+            (FailureCode::FailedFraudCheck, false) => "The payment did not pass the fraud check.",
+            (FailureCode::InvalidAccountNumber, true) => "หมายเลขบัตรนี้ไม่ตรงกับบัญชีที่ใช้งานได้",
+            (FailureCode::InvalidAccountNumber, false) => {
+                "This card number does not belong to a valid account."
+            }
+            (FailureCode::InvalidSecurityCode, true) => "รหัสความปลอดภัยไม่ถูกต้อง",
+            (FailureCode::InvalidSecurityCode, false) => "The security code is incorrect.",
+        }
+    }
+}
+
+static TH: Texts = Texts {
+    language_name: "ไทย",
+    page_title: "ชำระเงิน",
+    pay: "ชำระเงิน",
+    name: "ชื่อบนบัตร",
+    number: "หมายเลขบัตร",
+    expiry: "วันหมดอายุ",
+    month: "เดือน (MM)",
+    year: "ปี (YYYY)",
+    security_code: "รหัสความปลอดภัย (CVV)",
+    test_mode: "โหมดทดสอบ: ไม่มีการเรียกเก็บเงินจริง",
+    test_cards_hint: "ใช้บัตรทดสอบ เช่น 4242 4242 4242 4242 วันหมดอายุใดก็ได้ในอนาคต และรหัสใดก็ได้",
+    fix_below: "กรุณาแก้ไขข้อมูลด้านล่าง",
+    paid_title: "ลิงก์นี้ชำระเงินแล้ว",
+    paid_body: "ลิงก์ชำระเงินนี้ใช้ได้ครั้งเดียวและมีการชำระเงินแล้ว ไม่ต้องชำระซ้ำ",
+    receipt_title: "ชำระเงินสำเร็จ",
+    receipt_body: "ขอบคุณ การชำระเงินของคุณเสร็จสมบูรณ์",
+    receipt_charge: "หมายเลขรายการ",
+    receipt_card: "บัตร",
+    declined_title: "การชำระเงินไม่สำเร็จ",
+    try_again: "ลองอีกครั้งด้วยบัตรใบเดิมหรือใบอื่นด้านล่าง",
+    gone_title: "ลิงก์นี้ใช้ไม่ได้แล้ว",
+    gone_body: "ร้านค้าได้ยกเลิกลิงก์ชำระเงินนี้แล้ว กรุณาติดต่อร้านค้า",
+    unknown_title: "ไม่พบลิงก์ชำระเงินนี้",
+    unknown_body: "กรุณาตรวจสอบลิงก์อีกครั้ง หรือติดต่อร้านค้าที่ส่งลิงก์ให้คุณ",
+    live_disabled: "ยังไม่เปิดรับชำระเงินจริงผ่านลิงก์นี้",
+    not_test_card: "ในโหมดทดสอบ ใช้ได้เฉพาะบัตรทดสอบเท่านั้น ห้ามใช้บัตรจริง",
+    cross_site: "คำขอนี้ไม่ได้ส่งมาจากหน้าชำระเงิน จึงไม่ได้ดำเนินการ กรุณาเปิดลิงก์แล้วลองอีกครั้ง",
+    busy: "ระบบไม่ว่างชั่วคราว ยังไม่มีการเรียกเก็บเงิน กรุณาลองอีกครั้ง",
+    qr_caption: "สแกนเพื่อเปิดหน้านี้บนโทรศัพท์",
+};
+
+static EN: Texts = Texts {
+    language_name: "English",
+    page_title: "Payment",
+    pay: "Pay",
+    name: "Name on card",
+    number: "Card number",
+    expiry: "Expiry date",
+    month: "Month (MM)",
+    year: "Year (YYYY)",
+    security_code: "Security code (CVV)",
+    test_mode: "Test mode: no real money is charged",
+    test_cards_hint: "Use a test card such as 4242 4242 4242 4242, any future expiry date and any code.",
+    fix_below: "Please correct the details below.",
+    paid_title: "This link has been paid",
+    paid_body: "This payment link can be used once, and it has been paid. There is nothing more to pay.",
+    receipt_title: "Payment successful",
+    receipt_body: "Thank you. Your payment is complete.",
+    receipt_charge: "Reference",
+    receipt_card: "Card",
+    declined_title: "Payment failed",
+    try_again: "Try again with the same card or another one below.",
+    gone_title: "This link is no longer available",
+    gone_body: "The merchant has withdrawn this payment link. Please contact them.",
+    unknown_title: "Payment link not found",
+    unknown_body: "Check the link again, or contact the merchant who sent it to you.",
+    live_disabled: "Payments through this link are not enabled yet.",
+    not_test_card: "In test mode only test cards can be used. Never enter a real card.",
+    cross_site: "This request did not come from the payment page, so nothing was done. Open the link and try again.",
+    busy: "The service is busy. Nothing was charged. Please try again.",
+    qr_caption: "Scan to open this page on a phone",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_speaks_the_buyers_language() {
+        assert_eq!(
+            Lang::choose(None, Some("th-TH,th;q=0.9,en;q=0.8")),
+            Lang::Th
+        );
+        assert_eq!(
+            Lang::choose(None, Some("en-US,en;q=0.9,th;q=0.5")),
+            Lang::En
+        );
+        assert_eq!(Lang::choose(None, Some("ja,en;q=0.5")), Lang::En);
+        assert_eq!(Lang::choose(None, Some("en;q=0.2, th;q=0.7")), Lang::Th);
+        assert_eq!(Lang::choose(None, Some("en;q=0")), Lang::Th, "q=0 refuses");
+        assert_eq!(Lang::choose(None, Some("fr")), Lang::Th);
+        assert_eq!(Lang::choose(None, None), Lang::Th);
+        assert_eq!(
+            Lang::choose(Some("EN"), Some("th")),
+            Lang::En,
+            "the switch wins"
+        );
+        assert_eq!(Lang::choose(Some("xx"), Some("en")), Lang::En);
+        assert_eq!(Lang::Th.other(), Lang::En);
+    }
+
+    #[test]
+    fn every_problem_and_failure_has_both_languages() {
+        for lang in [Lang::Th, Lang::En] {
+            let t = lang.t();
+            for p in [
+                CardProblem::NameMissing,
+                CardProblem::NameInvalid,
+                CardProblem::NumberInvalid,
+                CardProblem::BrandUnsupported,
+                CardProblem::ExpiryInvalid,
+                CardProblem::Expired,
+                CardProblem::SecurityCodeInvalid,
+            ] {
+                assert!(!t.problem(p).is_empty());
+            }
+            for f in FailureCode::ALL {
+                assert!(!t.failure(f).is_empty());
+            }
+        }
+        assert_ne!(
+            Lang::Th.t().failure(FailureCode::InsufficientFund),
+            Lang::En.t().failure(FailureCode::InsufficientFund)
+        );
+    }
+}

@@ -1,0 +1,710 @@
+//! Buyers paying links through the payment page: the page's states, test-mode charges, the
+//! merchant's view of them, and exactly-once use under concurrency.
+
+use links_tests::{PAYMENT_BASE, TestApp, TestResponse, join_all, spawn_app};
+use serde_json::{Value, json};
+
+/// The page's own origin, which browsers send with its form posts.
+const ORIGIN: &str = "https://pay.test.example";
+const GOOD_CARD: &str = "4242424242424242";
+const DECLINED_CARD: &str = "4111111111140011";
+
+/// A link of alice's, in test mode, and the path of its payment page.
+async fn new_link(app: &TestApp, params: Value) -> (Value, String) {
+    let link = app.create_link(&app.alice.test_key, params).await;
+    let uri = link["payment_uri"].as_str().unwrap();
+    let token = uri.strip_prefix(&format!("{PAYMENT_BASE}/")).unwrap();
+    (link.clone(), format!("/pay/{token}"))
+}
+
+fn id(link: &Value) -> String {
+    link["id"].as_str().unwrap().to_owned()
+}
+
+/// A fresh attempt key, as each rendering of the form carries.
+fn attempt() -> String {
+    shared::domain::ids::new_attempt_key()
+}
+
+fn card_form(number: &str, attempt: &str) -> String {
+    format!(
+        "attempt={attempt}&lang=en&name=Somchai+Jaidee&number={number}\
+         &expiration_month=12&expiration_year=2031&security_code=123"
+    )
+}
+
+async fn pay(app: &TestApp, path: &str, form: &str) -> TestResponse {
+    app.call("POST", path)
+        .header("origin", ORIGIN)
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+}
+
+/// Every item in the table, printed, in key order: to compare before and after.
+async fn table_dump(app: &TestApp) -> Vec<String> {
+    let out = app
+        .ctx
+        .store
+        .client()
+        .scan()
+        .table_name(app.ctx.store.table())
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        out.last_evaluated_key().is_none(),
+        "one page holds the test table"
+    );
+    let mut items: Vec<String> = out
+        .items()
+        .iter()
+        .map(|item| {
+            let mut pairs: Vec<_> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            pairs.sort();
+            pairs.join(" ")
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+async fn get(app: &TestApp, path: &str) -> Value {
+    let response = app.call("GET", path).key(&app.alice.test_key).send().await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text);
+    response.body
+}
+
+#[tokio::test]
+async fn the_page_shows_the_link_escaped_in_the_buyers_language() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(
+        &app,
+        json!({"amount": 123400, "currency": "thb", "title": "<script>alert(1)</script> ค่าอาหาร",
+               "description": "\"quoted\" & <b>bold</b>\nline two"}),
+    )
+    .await;
+    let thai = app
+        .call("GET", &path)
+        .header("accept-language", "th-TH,th;q=0.9,en;q=0.5")
+        .send()
+        .await;
+    assert_eq!(thai.status, 200);
+    let html = &thai.text;
+    assert!(
+        html.starts_with("<!doctype html><html lang=\"th\">"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains("<b>"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; ค่าอาหาร"));
+    assert!(html.contains("&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;\nline two"));
+    assert!(html.contains("฿1,234.00"));
+    assert!(html.contains("ชำระเงิน ฿1,234.00"), "the Thai pay button");
+    for tag in [
+        "og:title",
+        "og:description",
+        "twitter:card",
+        "twitter:title",
+    ] {
+        assert!(html.contains(tag), "{tag}");
+    }
+    assert!(html.contains(
+        "<meta property=\"og:description\" content=\"฿1,234.00 · &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;\nline two\">"
+    ));
+    assert!(
+        html.contains("<svg") && html.contains("aria-label"),
+        "the inline QR code"
+    );
+    for field in [
+        "name",
+        "number",
+        "expiration_month",
+        "expiration_year",
+        "security_code",
+    ] {
+        assert!(html.contains(&format!("name=\"{field}\"")), "{field}");
+    }
+    let headers = &thai.headers;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        html.len() < 30 * 1024,
+        "the whole page is {} bytes",
+        html.len()
+    );
+
+    let english = app
+        .call("GET", &format!("{path}?lang=en"))
+        .header("accept-language", "th")
+        .send()
+        .await;
+    assert!(english.text.contains("<html lang=\"en\">"));
+    assert!(english.text.contains("Pay ฿1,234.00"));
+    assert!(
+        english.text.contains("href=\"?lang=th\""),
+        "a switch back to Thai"
+    );
+}
+
+#[tokio::test]
+async fn viewing_the_page_writes_nothing() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(&app, TestApp::link_params("scanned")).await;
+    let before = table_dump(&app).await;
+    let views = (0..50).map(|i| {
+        let lang = if i % 2 == 0 { "th" } else { "en" };
+        app.call("GET", &path)
+            .header("accept-language", lang)
+            .send()
+    });
+    for view in join_all(views).await {
+        assert_eq!(view.status, 200);
+    }
+    let qr = app.call("GET", &format!("{path}/qr.svg")).send().await;
+    assert_eq!(qr.status, 200);
+    assert_eq!(
+        table_dump(&app).await,
+        before,
+        "50 page views changed the table"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(&app, TestApp::link_params("Lunch")).await;
+    let link_id = id(&created);
+    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert!(paid.text.contains("Payment successful"), "{}", paid.text);
+    assert!(paid.text.contains("Visa •••• 4242"));
+    let charge_id = paid
+        .text
+        .split("chrg_test_")
+        .nth(1)
+        .map(|rest| format!("chrg_test_{}", &rest[..25]))
+        .expect("the receipt names the charge");
+
+    let charge = get(&app, &format!("/charges/{charge_id}")).await;
+    assert_eq!(charge["object"], "charge");
+    assert_eq!(charge["status"], "successful");
+    assert_eq!(charge["paid"], true);
+    assert_eq!(charge["amount"], created["amount"]);
+    assert_eq!(charge["description"], "Lunch\n\na test link");
+    assert_eq!(
+        charge["return_uri"],
+        format!("{}/complete", created["payment_uri"].as_str().unwrap())
+    );
+    assert!(
+        charge["transaction"]
+            .as_str()
+            .unwrap()
+            .starts_with("trxn_test_")
+    );
+    assert_eq!(charge["card"]["last_digits"], "4242");
+    assert_eq!(charge["card"]["brand"], "Visa");
+    assert_eq!(charge["card"]["name"], "Somchai Jaidee");
+    assert_eq!(charge["ip"], tools::gateway::DEFAULT_SOURCE_IP);
+
+    let link = get(&app, &format!("/links/{link_id}")).await;
+    assert_eq!(link["used"], true);
+    assert!(link["used_at"].is_string());
+    assert_eq!(link["charges"]["total"], 1);
+    assert_eq!(link["charges"]["data"][0], charge);
+    let of_link = get(&app, &format!("/links/{link_id}/charges")).await;
+    assert_eq!(
+        (of_link["total"].as_u64(), &of_link["data"][0]),
+        (Some(1), &charge)
+    );
+    let all = get(&app, "/charges").await;
+    assert_eq!((all["total"].as_u64(), &all["data"][0]), (Some(1), &charge));
+    assert_eq!(all["location"], "/charges");
+    let listed = get(&app, "/links").await;
+    assert_eq!(listed["data"][0]["charges"]["data"][0], charge);
+
+    // Paid: the page says so, and another payment is refused without a charge.
+    let page = app
+        .call("GET", &path)
+        .header("accept-language", "en")
+        .send()
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("This link has been paid"));
+    assert!(
+        !page.text.contains("name=\"number\""),
+        "no form on a paid link"
+    );
+    let again = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(get(&app, "/charges").await["total"], 1);
+    app.assert_counters_agree(&app.alice.test()).await;
+}
+
+#[tokio::test]
+async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(&app, TestApp::link_params("declined")).await;
+    let declined = pay(&app, &path, &card_form(DECLINED_CARD, &attempt())).await;
+    assert_eq!(declined.status, 402, "{}", declined.text);
+    assert!(declined.text.contains("Payment failed"));
+    assert!(
+        declined.text.contains("not enough funds"),
+        "{}",
+        declined.text
+    );
+    assert!(
+        declined.text.contains("name=\"number\""),
+        "the form, to try again"
+    );
+    assert!(
+        declined.text.contains("value=\"Somchai Jaidee\""),
+        "the name is kept"
+    );
+    assert!(!declined.text.contains(DECLINED_CARD) && !declined.text.contains("value=\"123\""));
+
+    let thai = pay(
+        &app,
+        &path,
+        &card_form(DECLINED_CARD, &attempt()).replace("lang=en", "lang=th"),
+    )
+    .await;
+    assert!(thai.text.contains("ยอดเงินในบัญชีไม่พอ"), "{}", thai.text);
+
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(
+        (link["used"].as_bool(), link["charges"]["total"].as_u64()),
+        (Some(false), Some(2))
+    );
+    let failed = &link["charges"]["data"][0];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["failure_code"], "insufficient_fund");
+    assert_eq!(
+        failed["failure_message"],
+        "insufficient funds in the account or the card has reached the credit limit"
+    );
+    assert_eq!(failed["paid"], false);
+    assert_eq!(failed["transaction"], Value::Null);
+
+    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(
+        (link["used"].as_bool(), link["charges"]["total"].as_u64()),
+        (Some(true), Some(3))
+    );
+}
+
+#[tokio::test]
+async fn a_form_submitted_twice_makes_one_charge() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(&app, TestApp::link_params("double click")).await;
+    let form = card_form(GOOD_CARD, &attempt());
+    let first = pay(&app, &path, &form).await;
+    let second = pay(&app, &path, &form).await;
+    assert_eq!((first.status, second.status), (200, 200), "{}", second.text);
+    assert!(
+        second.text.contains("Payment successful"),
+        "the same receipt again"
+    );
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(link["charges"]["total"], 1);
+    let charge = link["charges"]["data"][0]["id"].as_str().unwrap();
+    assert!(first.text.contains(charge) && second.text.contains(charge));
+
+    // A declined submission replays as declined, and does not count twice either.
+    let (created, path) = new_link(&app, TestApp::link_params("double decline")).await;
+    let form = card_form(DECLINED_CARD, &attempt());
+    let answers = join_all((0..5).map(|_| pay(&app, &path, &form))).await;
+    assert!(answers.iter().all(|a| a.status == 402));
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(link["charges"]["total"], 1);
+}
+
+#[tokio::test]
+async fn every_state_has_its_page() {
+    let app = spawn_app().await;
+    let unknown = app
+        .call("GET", "/pay/0000000000000000000")
+        .header("accept-language", "en")
+        .send()
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.text.contains("Payment link not found"));
+    assert!(
+        unknown.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let malformed = app.call("GET", "/pay/..%2F..%2Fetc").send().await;
+    assert_eq!(malformed.status, 404);
+    let unknown_qr = app
+        .call("GET", "/pay/0000000000000000000/qr.svg")
+        .send()
+        .await;
+    assert_eq!(unknown_qr.status, 404);
+
+    let (created, path) = new_link(&app, TestApp::link_params("withdrawn")).await;
+    let destroyed = app
+        .call("DELETE", &format!("/links/{}", id(&created)))
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    assert_eq!(destroyed.status, 200);
+    let gone = app
+        .call("GET", &path)
+        .header("accept-language", "en")
+        .send()
+        .await;
+    assert_eq!(gone.status, 410);
+    assert!(gone.text.contains("no longer available"));
+    let refused = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(refused.status, 410);
+    assert_eq!(get(&app, "/charges").await["total"], 0);
+
+    // A multiple-use link stays payable after it is paid.
+    let (_, path) = new_link(
+        &app,
+        json!({"amount": 5000, "currency": "thb", "title": "donation", "description": "x", "multiple": true}),
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
+                .await
+                .status,
+            200
+        );
+    }
+    let page = app.call("GET", &path).send().await;
+    assert!(page.text.contains("name=\"number\""), "still payable");
+}
+
+#[tokio::test]
+async fn bad_cards_and_cross_site_posts_write_nothing() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(&app, TestApp::link_params("guarded")).await;
+    let before = table_dump(&app).await;
+
+    let invalid = pay(
+        &app,
+        &path,
+        &format!("attempt={}&lang=en&name=&number=4242424242424241&expiration_month=13&expiration_year=2031&security_code=12", attempt()),
+    )
+    .await;
+    assert_eq!(invalid.status, 422);
+    for message in [
+        "Enter the name on the card.",
+        "This card number is not valid.",
+        "This expiry date is not valid.",
+        "The security code is not valid",
+    ] {
+        assert!(invalid.text.contains(message), "{message}");
+    }
+    let expired = pay(
+        &app,
+        &path,
+        &card_form(GOOD_CARD, &attempt()).replace("expiration_year=2031", "expiration_year=2020"),
+    )
+    .await;
+    assert_eq!(expired.status, 422);
+    assert!(expired.text.contains("This card has expired."));
+    // A real card number in test mode is refused before anything happens to it.
+    let real = pay(&app, &path, &card_form("4012888888881881", &attempt())).await;
+    assert_eq!(real.status, 422);
+    assert!(real.text.contains("only test cards"), "{}", real.text);
+
+    let form = card_form(GOOD_CARD, &attempt());
+    let cross_site = app
+        .call("POST", &path)
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await;
+    assert_eq!(cross_site.status, 403);
+    let fetch_cross = app
+        .call("POST", &path)
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await;
+    assert_eq!(fetch_cross.status, 403);
+    let no_evidence = app.call("POST", &path).form(&form).send().await;
+    assert_eq!(no_evidence.status, 403);
+    let json_body = app
+        .call("POST", &path)
+        .header("origin", ORIGIN)
+        .json(&json!({"number": GOOD_CARD}))
+        .send()
+        .await;
+    assert_eq!(json_body.status, 400);
+    let no_attempt = pay(&app, &path, &form.replace("attempt=", "x=")).await;
+    assert_eq!(no_attempt.status, 400);
+    let twice = pay(&app, &path, &format!("{form}&number={GOOD_CARD}")).await;
+    assert_eq!(twice.status, 400);
+
+    assert_eq!(
+        table_dump(&app).await,
+        before,
+        "a refused post wrote something"
+    );
+}
+
+#[tokio::test]
+async fn live_links_take_no_payment_yet() {
+    let app = spawn_app().await;
+    let live = app
+        .create_link(&app.alice.live_key, TestApp::link_params("live"))
+        .await;
+    let uri = live["payment_uri"].as_str().unwrap();
+    let path = format!("/pay/{}", uri.rsplit('/').next().unwrap());
+    let page = app
+        .call("GET", &path)
+        .header("accept-language", "en")
+        .send()
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("not enabled yet"));
+    assert!(!page.text.contains("name=\"number\"") && !page.text.contains("Test mode"));
+    let before = table_dump(&app).await;
+    let refused = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text.contains("not enabled yet"));
+    assert_eq!(table_dump(&app).await, before);
+}
+
+#[tokio::test]
+async fn charges_are_the_owners_alone() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(&app, TestApp::link_params("tenancy")).await;
+    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    assert_eq!(paid.status, 200);
+    let charge = get(&app, "/charges").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for key in [&app.bob.test_key, &app.alice.live_key] {
+        let response = app
+            .call("GET", &format!("/charges/{charge}"))
+            .key(key)
+            .send()
+            .await;
+        response.assert_error(404, "not_found");
+        let list = app.call("GET", "/charges").key(key).send().await;
+        assert_eq!(list.body["total"], 0);
+    }
+    let bad = app
+        .call("GET", "/charges/chrg_test_../../x")
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    bad.assert_error(404, "not_found");
+    let anonymous = app.call("GET", &format!("/charges/{charge}")).send().await;
+    anonymous.assert_error(401, "authentication_failure");
+}
+
+#[tokio::test]
+async fn card_numbers_and_security_codes_are_never_kept() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(&app, TestApp::link_params("secrets")).await;
+    let logs = LogCapture::default();
+    let guard = tracing::subscriber::set_default(logs.subscriber());
+    let good = card_form(GOOD_CARD, &attempt()).replace("security_code=123", "security_code=987");
+    assert_eq!(pay(&app, &path, &good).await.status, 200);
+    let (_, other) = new_link(&app, TestApp::link_params("secrets 2")).await;
+    let declined =
+        card_form(DECLINED_CARD, &attempt()).replace("security_code=123", "security_code=654");
+    assert_eq!(pay(&app, &other, &declined).await.status, 402);
+    drop(guard);
+    let table = table_dump(&app).await.join("\n");
+    let logged = logs.text();
+    assert!(
+        logged.contains("payment recorded"),
+        "the logs were captured: {logged}"
+    );
+    for secret in [
+        GOOD_CARD,
+        DECLINED_CARD,
+        "424242424242",
+        "411111111114",
+        "987",
+        "654",
+    ] {
+        assert!(!table.contains(secret), "{secret} is in the table");
+        assert!(
+            !has_number(&logged, secret),
+            "{secret} is in the logs: {logged}"
+        );
+    }
+    assert!(
+        table.contains("\\\"last_digits\\\":\\\"4242\\\""),
+        "what may be kept is"
+    );
+}
+
+#[tokio::test]
+async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(&app, TestApp::link_params("race")).await;
+    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD, &attempt())).collect();
+    let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
+    let paid = answers.iter().filter(|a| a.status == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 409).collect();
+    assert_eq!(
+        (paid, refused.len()),
+        (1, 99),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|a| a.text.contains("This link has been paid"))
+    );
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(
+        (link["used"].as_bool(), link["charges"]["total"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let charges = get(&app, &format!("/links/{}/charges", id(&created))).await;
+    assert_eq!(charges["total"], 1);
+    assert_eq!(get(&app, "/charges").await["total"], 1);
+    app.assert_counters_agree(&app.alice.test()).await;
+}
+
+#[tokio::test]
+async fn a_multiple_use_link_takes_all_100_concurrent_payments() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(
+        &app,
+        json!({"amount": 5000, "currency": "thb", "title": "tickets", "description": "x", "multiple": true}),
+    )
+    .await;
+    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD, &attempt())).collect();
+    let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let link = get(&app, &format!("/links/{}", id(&created))).await;
+    assert_eq!(link["charges"]["total"], 100);
+    assert_eq!(link["charges"]["data"].as_array().unwrap().len(), 20);
+    let charges = get(&app, &format!("/links/{}/charges?limit=100", id(&created))).await;
+    assert_eq!(charges["total"], 100);
+    let ids: std::collections::HashSet<_> = charges["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(get(&app, "/charges").await["total"], 100);
+}
+
+#[tokio::test]
+async fn the_qr_code_decodes_to_the_payment_uri() {
+    let app = spawn_app().await;
+    let (created, path) = new_link(&app, TestApp::link_params("qr")).await;
+    let svg = app.call("GET", &format!("{path}/qr.svg")).send().await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    assert_eq!(
+        decode_qr(&svg.text),
+        created["payment_uri"].as_str().unwrap()
+    );
+    // The page's inline code is the same drawing.
+    let page = app.call("GET", &path).send().await;
+    let inline = &page.text[page.text.find("<svg").unwrap()..];
+    assert_eq!(decode_qr(inline), created["payment_uri"].as_str().unwrap());
+}
+
+/// Reads a QR code back from the SVG this service draws: rasterises its path (`M x y h n v1 h-n
+/// z` runs of dark modules) at 4 pixels a module, then decodes the pixels with `rqrr`.
+fn decode_qr(svg: &str) -> String {
+    let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
+    let size: usize = view_box.split(' ').next().unwrap().parse().unwrap();
+    let d = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut dark = vec![false; size * size];
+    for run in d.split('M').filter(|r| !r.is_empty()) {
+        let (xy, rest) = run.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let len: usize = rest.split('v').next().unwrap().parse().unwrap();
+        for i in 0..len {
+            dark[y * size + x + i] = true;
+        }
+    }
+    let scale = 4;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(size * scale, size * scale, |x, y| {
+            if dark[(y / scale) * size + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+/// Whether `text` holds `digits` as a number of its own: not inside a longer one, nor as the
+/// fraction of a decimal (the SDK's debug logs are full of timings and random ids).
+fn has_number(text: &str, digits: &str) -> bool {
+    text.match_indices(digits).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// Everything logged while it is the default subscriber, as the functions format it.
+#[derive(Clone, Default)]
+struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        let writer = self.clone();
+        lambda_http::tracing::subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            // The most the functions ever log at (see `shared::http::serve`).
+            .with_max_level(tracing::Level::DEBUG)
+            .finish()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
