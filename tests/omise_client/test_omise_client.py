@@ -19,6 +19,10 @@ Run: ``.venv/bin/python -m pytest -q tests/omise_client``
 import contextlib
 import os
 import re
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import omise
@@ -314,3 +318,71 @@ def test_a_link_of_one_account_is_not_found_with_the_other_accounts_key(test_key
     assert omise.Link.retrieve(mine.id).deleted is False
     with using_key(other_test_key):
         assert omise.Link.retrieve(theirs.id).deleted is False
+
+
+def pay(link, number="4242424242424242"):
+    """Pays ``link`` as a buyer's browser does: the payment page's card form, posted from the page's
+    own origin. Returns the HTTP status and the page."""
+    parts = urllib.parse.urlsplit(link.payment_uri)
+    form = urllib.parse.urlencode({
+        "attempt": secrets.token_hex(16),
+        "lang": "en",
+        "name": "Somchai Jaidee",
+        "number": number,
+        "expiration_month": "12",
+        "expiration_year": "2031",
+        "security_code": "123",
+    }).encode()
+    request = urllib.request.Request(link.payment_uri, data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": "%s://%s" % (parts.scheme, parts.netloc),
+    })
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_a_paid_link_shows_its_charge_through_the_client():
+    link = create_link(amount=150000)
+    status, page = pay(link)
+    assert status == 200, page
+
+    link.reload()
+    assert link.used is True
+    assert len(link.charges) == 1
+    charge = list(link.charges)[0]
+    assert isinstance(charge, omise.Charge)
+    assert charge.id.startswith("chrg_test_")
+    assert charge.status == "successful"
+    assert charge.paid is True
+    assert charge.amount == 150000
+    assert charge.currency == "thb"
+    assert charge.description == THAI_TITLE + "\n\n" + THAI_DESCRIPTION
+    assert charge.card.last_digits == "4242"
+    assert charge.card.brand == "Visa"
+    assert charge.return_uri == link.payment_uri + "/complete"
+
+    retrieved = omise.Charge.retrieve(charge.id)
+    assert retrieved.id == charge.id
+    assert retrieved.transaction == charge.transaction
+    assert retrieved.card.name == "Somchai Jaidee"
+    listed = omise.Charge.retrieve()
+    assert charge.id in [c.id for c in listed]
+
+
+def test_a_declined_card_is_a_failed_charge_and_another_account_cannot_see_it(other_test_key):
+    link = create_link(amount=150000)
+    status, _ = pay(link, number="4111111111140011")
+    assert status == 402
+
+    link.reload()
+    assert link.used is False
+    charge = list(link.charges)[0]
+    assert charge.status == "failed"
+    assert charge.failure_code == "insufficient_fund"
+    assert charge.paid is False
+    with using_key(other_test_key):
+        with pytest.raises(omise.errors.NotFoundError):
+            omise.Charge.retrieve(charge.id)

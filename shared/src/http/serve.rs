@@ -186,7 +186,18 @@ fn log_level(setting: Option<&str>) -> LevelFilter {
 
 #[cfg(test)]
 mod tests {
-    use super::{LevelFilter, log_level};
+    use super::{LevelFilter, env, log_level};
+
+    #[test]
+    fn a_missing_setting_is_an_error_that_names_it() {
+        // PATH is set in every environment tests run in; this name in none.
+        assert_eq!(env("PATH").ok(), std::env::var("PATH").ok());
+        let missing = env("LINKS_TEST_NEVER_SET_VARIABLE").unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "LINKS_TEST_NEVER_SET_VARIABLE is not set"
+        );
+    }
 
     #[test]
     fn trace_is_capped_at_debug_and_fatal_means_error() {

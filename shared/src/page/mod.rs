@@ -265,14 +265,12 @@ impl Page<'_> {
         let card = format!("{} •••• {}", charge.card.brand, charge.card.last_digits);
         let created = charge.created.format("%Y-%m-%d %H:%M UTC").to_string();
         for (term, value) in [
-            (t.pay, amount),
+            (t.receipt_amount, amount),
             (t.receipt_charge, charge.id.as_str()),
             (t.receipt_card, card.as_str()),
-            ("", created.as_str()),
+            (t.receipt_date, created.as_str()),
         ] {
-            if !term.is_empty() {
-                element(out, "dt", "", term);
-            }
+            element(out, "dt", "", term);
             element(out, "dd", "", value);
         }
         out.push_str("</dl></section>");
@@ -361,13 +359,19 @@ pub fn unknown_link(lang: Lang) -> Response<Body> {
 /// be sent, as every current browser does for a form post. A post from another site (a hidden
 /// form on an attacker's page) therefore never pays, and a missing header is refused rather than
 /// trusted.
+///
+/// `Origin: null` says nothing: browsers send it for a form post from a page whose referrer policy
+/// is `no-referrer`, as this page's is, so the page's own posts carry it, and then
+/// `Sec-Fetch-Site` decides (a browser that sends neither is refused).
 pub fn same_origin(
     sec_fetch_site: Option<&str>,
     origin_header: Option<&str>,
     origin: &str,
 ) -> bool {
     let fetch_ok = sec_fetch_site.map(|s| s.eq_ignore_ascii_case("same-origin"));
-    let origin_ok = origin_header.map(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    let origin_ok = origin_header
+        .filter(|o| *o != "null")
+        .map(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin));
     match (fetch_ok, origin_ok) {
         (None, None) => false,
         (f, o) => f.unwrap_or(true) && o.unwrap_or(true),
@@ -396,7 +400,15 @@ mod tests {
         assert!(!same_origin(Some("cross-site"), Some(own), own));
         assert!(!same_origin(Some("same-site"), None, own));
         assert!(!same_origin(None, Some("https://evil.example"), own));
-        assert!(!same_origin(None, Some("null"), own));
+        assert!(
+            !same_origin(None, Some("null"), own),
+            "null alone proves nothing"
+        );
+        assert!(
+            same_origin(Some("same-origin"), Some("null"), own),
+            "the page's own post, under its no-referrer policy"
+        );
+        assert!(!same_origin(Some("cross-site"), Some("null"), own));
         assert!(!same_origin(None, None, own), "no evidence is no trust");
     }
 

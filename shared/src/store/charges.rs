@@ -5,15 +5,15 @@
 //!
 //! One `TransactWriteItems` records a charge and everything it changes, or nothing:
 //!
-//! 0. the link: `charge_count` + 1 and, for a successful charge, `used` (and `used_at`, kept from
-//!    the first), conditioned on the link existing, not destroyed, and multiple-use or unused;
-//! 1. the charge, in the account's partition (`GET /charges/{id}`, `GET /charges`);
-//! 2. its copy in the link's charge partition (`GET /links/{id}/charges`);
-//! 3–6. the counters of both collections (see [`super::collection`]);
-//! 7. the attempt record: the page's form carries a random attempt key, and the record keeps,
-//!    for a day, which charge that attempt made. It is conditioned on no live record holding the
-//!    key, so a form submitted twice (a double click, a refresh, a retry after a lost answer)
-//!    commits once and the second submission is answered with the first's charge.
+//! - the link: `charge_count` + 1 and, for a successful charge, `used` (and `used_at`, kept from
+//!   the first), conditioned on the link existing, not destroyed, and multiple-use or unused;
+//! - the charge, in the account's partition (`GET /charges/{id}`, `GET /charges`);
+//! - its copy in the link's charge partition (`GET /links/{id}/charges`);
+//! - the counters of both collections (see [`super::collection`]), four updates;
+//! - last, the attempt record: the page's form carries a random attempt key, and the record keeps,
+//!   for a day, which charge that attempt made. It is conditioned on no live record holding the
+//!   key, so a form submitted twice (a double click, a refresh, a retry after a lost answer)
+//!   commits once and the second submission is answered with the first's charge.
 //!
 //! So a single-use link takes at most one successful charge, ever, however many buyers race for
 //! it: the link's condition lets exactly one transaction through and cancels the others whole.
@@ -239,8 +239,11 @@ impl Store {
             ];
             let shard = super::links::random_below(COUNTER_SHARDS);
             for collection in [&account, &per_link] {
-                let counters =
-                    collection.count_new_member(&self.table, now.timestamp_millis(), shard)?;
+                let counters = collection.count_new_member(
+                    &self.table,
+                    charge.created.timestamp_millis(),
+                    shard,
+                )?;
                 items.extend(
                     counters
                         .into_iter()

@@ -108,10 +108,6 @@ impl Collection {
         }
     }
 
-    pub fn pk(&self) -> &str {
-        &self.pk
-    }
-
     /// The sort key of a member with this id.
     pub fn member_sk(&self, id: &str) -> String {
         format!("{}#{id}", self.kind)

@@ -94,7 +94,15 @@ fn every_function_folder_is_deployed_by_the_template() {
 #[tokio::test]
 async fn unknown_routes_answer_an_omise_not_found() {
     let app = spawn_app().await;
-    for path in ["/", "/nope", "/links/", "/links/x/y", "/charges/x/y", "/pay/", "/pay/x/y"] {
+    for path in [
+        "/",
+        "/nope",
+        "/links/",
+        "/links/x/y",
+        "/charges/x/y",
+        "/pay/",
+        "/pay/x/y",
+    ] {
         let response = app.call("GET", path).send().await;
         assert!(
             response

@@ -464,3 +464,109 @@ async fn retrieve_link_as_a_lambda_answers_503_when_dynamodb_cannot_be_reached()
     );
     lambda.assert_logs().await;
 }
+
+#[tokio::test]
+async fn a_buyer_pays_through_the_page_lambdas_and_the_merchant_reads_the_charge_lambdas() {
+    // Arrange
+    let app = spawn_app().await;
+    let key = app.alice.test_key.clone();
+    let created = app.create_link(&key, TestApp::link_params("ข้าวมันไก่")).await;
+    let uri = created["payment_uri"].as_str().unwrap();
+    let token = uri.rsplit('/').next().unwrap();
+    let path = format!("/pay/{token}");
+    let table = app.ctx.store.table();
+    let mut page = Session::start("payment-page", table);
+    let mut qr = Session::start("payment-qr", table);
+    let mut pay = Session::start("pay-link", table);
+    let mut retrieve = Session::start("retrieve-charge", table);
+    let mut list = Session::start("list-charges", table);
+    for session in [&mut retrieve, &mut list] {
+        session.forbid(&key);
+    }
+    pay.forbid("security_code=321");
+    let origin = PAYMENT_BASE.trim_end_matches("/pay");
+    let form = format!(
+        "attempt={}&lang=th&name=Somchai&number={CARD}&expiration_month=12&expiration_year=2031&security_code=321",
+        shared::domain::ids::new_attempt_key()
+    );
+
+    // Act
+    let shown = page
+        .invoke(
+            Event::new("GET /pay/{id}", "GET", &path)
+                .id(token)
+                .header("accept-language", "th"),
+        )
+        .await;
+    let code = qr
+        .invoke(Event::new("GET /pay/{id}/qr.svg", "GET", &format!("{path}/qr.svg")).id(token))
+        .await;
+    let paid = pay
+        .invoke(
+            Event::new("POST /pay/{id}", "POST", &path)
+                .id(token)
+                .header("origin", origin)
+                .form(&form),
+        )
+        .await;
+    let cross_site = pay
+        .invoke(
+            Event::new("POST /pay/{id}", "POST", &path)
+                .id(token)
+                .header("origin", "https://evil.example")
+                .form(&form),
+        )
+        .await;
+    let listed = list
+        .invoke(Event::new("GET /charges", "GET", "/charges").key(&key))
+        .await;
+    let charge_id = listed.body["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let retrieved = retrieve
+        .invoke(
+            Event::new("GET /charges/{id}", "GET", &format!("/charges/{charge_id}"))
+                .id(&charge_id)
+                .key(&key),
+        )
+        .await;
+    let unknown_page = page
+        .invoke(
+            Event::new("GET /pay/{id}", "GET", "/pay/0000000000000000000")
+                .id("0000000000000000000"),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(
+        shown.headers["content-type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(shown.text.contains("ข้าวมันไก่") && shown.text.contains("<html lang=\"th\">"));
+    assert!(
+        shown.headers["content-security-policy"]
+            .as_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(
+        (code.status, code.headers["content-type"].as_str()),
+        (200, Some("image/svg+xml"))
+    );
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert!(paid.text.contains("ชำระเงินสำเร็จ"), "the Thai receipt");
+    assert_eq!(cross_site.status, 403);
+    assert_json(&listed, 200);
+    assert_eq!(listed.body["total"], 1);
+    assert_json(&retrieved, 200);
+    assert_eq!(retrieved.body["status"], "successful");
+    assert_eq!(retrieved.body["card"]["last_digits"], "4242");
+    assert_eq!(unknown_page.status, 404);
+    for session in [&page, &qr, &pay, &retrieve, &list] {
+        session.assert_logs().await;
+    }
+}

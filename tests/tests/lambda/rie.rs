@@ -81,6 +81,8 @@ pub struct LambdaResponse {
     pub status: u16,
     pub headers: serde_json::Map<String, Value>,
     pub body: Value,
+    /// The body as text (a payment page's HTML, say).
+    pub text: String,
 }
 
 impl Rie {
@@ -163,16 +165,18 @@ impl Rie {
         let status = response["statusCode"]
             .as_u64()
             .unwrap_or_else(|| panic!("no statusCode in {raw}\n{}", self.output()));
-        // Every body is JSON, handed to API Gateway as text: base64 would only make it larger.
+        // Every body is JSON, HTML or SVG, handed to API Gateway as text: base64 would only make
+        // it larger.
         assert_ne!(
             response["isBase64Encoded"], true,
-            "a JSON body came back base64-encoded: {raw}"
+            "a text body came back base64-encoded: {raw}"
         );
         let text = response["body"].as_str().unwrap_or_default();
         LambdaResponse {
             status: status as u16,
             headers: response["headers"].as_object().cloned().unwrap_or_default(),
             body: serde_json::from_str(text).unwrap_or(Value::Null),
+            text: text.to_owned(),
         }
     }
 }

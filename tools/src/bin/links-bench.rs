@@ -285,6 +285,23 @@ impl Bench {
         (json, cost)
     }
 
+    /// One public call (the payment page: no key), with its cost: the status and the body.
+    async fn public(&self, method: &str, uri: &str, form: Option<&str>) -> (u16, String, Cost) {
+        let mut event = tools::Event::routed(method, uri).header("accept-language", "th");
+        if let Some(form) = form {
+            event = event
+                .header("origin", "https://pay.example.com")
+                .header("sec-fetch-site", "same-origin")
+                .form(form);
+        }
+        let request = event.into_request();
+        let (response, cost): (Response<Body>, Cost) =
+            self.cost(tools::dispatch(&self.ctx, request)).await;
+        let status = response.status().as_u16();
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        (status, text, cost)
+    }
+
     /// Stores `n` links for `owner`, created one every `every` from `start`, with the minute
     /// within each hour varying so that hours hold different numbers of links.
     async fn import(
@@ -521,6 +538,12 @@ async fn main() {
         &accounts[2].test_key,
     );
     let body = r#"{"amount":50000,"currency":"thb","title":"ค่าอาหาร","description":"Lunch"}"#;
+
+    // `links-bench payments`: the payment page and payments only (seconds, not minutes).
+    if std::env::args().nth(1).as_deref() == Some("payments") {
+        payments(&bench, &accounts[3].test_key).await;
+        return;
+    }
 
     // 1. Every operation, once, on a 1,000-link account.
     let mut rows = Vec::new();
@@ -966,4 +989,147 @@ async fn main() {
         .send()
         .await
         .ok();
+}
+
+/// A card form as the payment page posts it, with a fresh attempt key.
+fn card_form(number: &str) -> String {
+    format!(
+        "attempt={}&lang=th&name=Somchai&number={number}&expiration_month=12\
+         &expiration_year=2031&security_code=123",
+        shared::domain::ids::new_attempt_key()
+    )
+}
+
+/// What the payment page and payments cost: DynamoDB requests, round trips and capacity per call,
+/// page weight, and latency (in-process, against DynamoDB Local). Prints Markdown tables.
+async fn payments(bench: &Bench, key: &str) {
+    let link = |multiple: bool| {
+        format!(
+            r#"{{"amount":123400,"currency":"thb","title":"ข้าวมันไก่ 2 กล่อง","description":"ส่งฟรีในซอย","multiple":{multiple}}}"#
+        )
+    };
+    let token = |link: &serde_json::Value| {
+        let uri = link["payment_uri"].as_str().unwrap();
+        format!("/pay/{}", uri.rsplit('/').next().unwrap())
+    };
+    let mut rows = Vec::new();
+    let mut row = |label: &str, route: &str, status: u16, c: Cost| {
+        rows.push(format!(
+            "| {label} | `{route}` | {status} | {} | {} | {:.1} | {:.1} |",
+            c.requests, c.trips, c.read, c.write
+        ));
+    };
+    let (single, _) = bench
+        .call(key, "POST", "/links", Some(&link(false)), &[])
+        .await;
+    let page_path = token(&single);
+    let (status, page, c) = bench.public("GET", &page_path, None).await;
+    row("payment page view", "GET /pay/{id}", status, c);
+    let page_bytes = page.len();
+    let (status, svg, c) = bench
+        .public("GET", &format!("{page_path}/qr.svg"), None)
+        .await;
+    row("QR code", "GET /pay/{id}/qr.svg", status, c);
+    let svg_bytes = svg.len();
+    let declined = card_form("4111111111140011");
+    let (status, _, c) = bench.public("POST", &page_path, Some(&declined)).await;
+    row(
+        "payment, declined card (a failed charge)",
+        "POST /pay/{id}",
+        status,
+        c,
+    );
+    let paid = card_form("4242424242424242");
+    let (status, receipt, c) = bench.public("POST", &page_path, Some(&paid)).await;
+    row("payment, successful card", "POST /pay/{id}", status, c);
+    let receipt_bytes = receipt.len();
+    let (status, _, c) = bench.public("POST", &page_path, Some(&paid)).await;
+    row(
+        "the same form submitted again (replayed)",
+        "POST /pay/{id}",
+        status,
+        c,
+    );
+    let (status, _, c) = bench
+        .public("POST", &page_path, Some(&card_form("4242424242424242")))
+        .await;
+    row(
+        "another payment of the paid link (refused)",
+        "POST /pay/{id}",
+        status,
+        c,
+    );
+    let (status, _, c) = bench.public("GET", &page_path, None).await;
+    row("page view of the paid link", "GET /pay/{id}", status, c);
+    let (status, _, c) = bench
+        .public("POST", &page_path, Some(&card_form("4242424242424241")))
+        .await;
+    row(
+        "payment with an invalid number (refused)",
+        "POST /pay/{id}",
+        status,
+        c,
+    );
+    let id = single["id"].as_str().unwrap();
+    let (charges, c) = bench
+        .call(key, "GET", &format!("/links/{id}/charges"), None, &[])
+        .await;
+    row("list the link's charges", "GET /links/{id}/charges", 200, c);
+    let charge = charges["data"][0]["id"].as_str().unwrap().to_owned();
+    let (_, c) = bench
+        .call(key, "GET", &format!("/charges/{charge}"), None, &[])
+        .await;
+    row("retrieve a charge", "GET /charges/{id}", 200, c);
+    let (_, c) = bench.call(key, "GET", "/charges", None, &[]).await;
+    row("list charges", "GET /charges", 200, c);
+    let (_, c) = bench
+        .call(key, "GET", &format!("/links/{id}"), None, &[])
+        .await;
+    row(
+        "retrieve a link with charges (embeds them)",
+        "GET /links/{id}",
+        200,
+        c,
+    );
+
+    // Latency: 200 page views and 200 successful payments of one multiple-use link, one at a time.
+    let (multiple, _) = bench
+        .call(key, "POST", "/links", Some(&link(true)), &[])
+        .await;
+    let path = token(&multiple);
+    let (mut views, mut pays) = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let (status, _, c) = bench.public("GET", &path, None).await;
+        assert_eq!(status, 200);
+        views.push(c.time);
+        let (status, _, c) = bench
+            .public("POST", &path, Some(&card_form("4242424242424242")))
+            .await;
+        assert_eq!(status, 200);
+        pays.push(c.time);
+    }
+    println!(
+        "| call | route | status | DynamoDB requests | round trips | read units | write units (DynamoDB Local) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "Page weight (uncompressed, the whole page: no other request): payable page {page_bytes} bytes, receipt {receipt_bytes} bytes, QR code SVG {svg_bytes} bytes."
+    );
+    println!();
+    println!("| in-process against DynamoDB Local, 200 each | median | 90th percentile |");
+    println!("|---|---:|---:|");
+    println!(
+        "| payment page view | {} | {} |",
+        ms(median(views.clone())),
+        ms(percentile(views, 0.9))
+    );
+    println!(
+        "| successful payment | {} | {} |",
+        ms(median(pays.clone())),
+        ms(percentile(pays, 0.9))
+    );
 }
