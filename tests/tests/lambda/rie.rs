@@ -203,21 +203,56 @@ fn post_invocation(port: u16, event: &Value, request_id: &str) -> String {
     stream
         .read_to_end(&mut response)
         .expect("read the emulator's response");
-    let response = String::from_utf8(response).expect("a UTF-8 response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    // Bytes until the body is whole: a chunked body's size lines may fall inside a UTF-8
+    // character.
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "not an HTTP response: {}",
+                String::from_utf8_lossy(&response)
+            )
+        });
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let body = &response[split + 4..];
     assert!(
         head.starts_with("HTTP/1.1 200"),
-        "the emulator refused the invocation: {response}"
+        "the emulator refused the invocation: {head}"
     );
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "a chunked response, which this client does not decode: {head}"
-    );
-    body.to_owned()
+    // The emulator streams larger payloads (a payment page) in chunks.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    String::from_utf8(body).expect("a UTF-8 response")
+}
+
+/// The payload of an HTTP/1.1 chunked body: hex size, CRLF, that many bytes, CRLF, until size 0.
+/// Chunks are counted in bytes and may split a UTF-8 character.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    loop {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or_else(|| panic!("a chunk without its size line"));
+        let size = std::str::from_utf8(&body[..line_end]).expect("an ASCII chunk size");
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or_else(|e| panic!("a bad chunk size {size:?}: {e}"));
+        if size == 0 {
+            return out;
+        }
+        let rest = &body[line_end + 2..];
+        out.extend_from_slice(&rest[..size]);
+        body = rest[size..]
+            .strip_prefix(b"\r\n")
+            .expect("CRLF after a chunk");
+    }
 }
 
 impl Drop for Rie {
