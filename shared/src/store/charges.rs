@@ -148,25 +148,14 @@ impl Store {
     /// The link whose payment page token is `token`, or `None`: a strongly consistent GetItem of
     /// the token's item, then of the link (whose state, used or destroyed, the page shows).
     pub async fn link_by_payment_token(&self, token: &str) -> Result<Option<Link>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(payment_token_key(token)))
-            .consistent_read(true)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.usage.read(out.consumed_capacity());
-        let Some(item) = out.item() else {
+        let Some(item) = self.get(payment_token_key(token)).await? else {
             return Ok(None);
         };
         let owner = Principal {
-            account_id: get_s(item, "account_id")?.clone(),
-            livemode: get_bool(item, "livemode")?,
+            account_id: get_s(&item, "account_id")?.clone(),
+            livemode: get_bool(&item, "livemode")?,
         };
-        self.get_link(&owner, get_s(item, "link_id")?).await
+        self.get_link(&owner, get_s(&item, "link_id")?).await
     }
 
     /// Records the charge `make` builds (given the moment of each attempt, so that every attempt
@@ -345,22 +334,12 @@ impl Store {
             account_id: link.account_id.clone(),
             livemode: link.livemode,
         };
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                account_partition(&owner),
-                attempt_sk(&link.payment_token, attempt),
-            )))
-            .consistent_read(true)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.usage.read(out.consumed_capacity());
-        match out.item() {
-            Some(record) => self.get_charge(&owner, get_s(record, "charge")?).await,
+        let record = key(
+            account_partition(&owner),
+            attempt_sk(&link.payment_token, attempt),
+        );
+        match self.get(record).await? {
+            Some(record) => self.get_charge(&owner, get_s(&record, "charge")?).await,
             None => Ok(None),
         }
     }
@@ -371,18 +350,11 @@ impl Store {
         owner: &Principal,
         id: &str,
     ) -> Result<Option<Charge>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(account_partition(owner), charge_sk(id))))
-            .consistent_read(true)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.usage.read(out.consumed_capacity());
-        out.item().map(Charge::try_from).transpose()
+        self.get(key(account_partition(owner), charge_sk(id)))
+            .await?
+            .as_ref()
+            .map(Charge::try_from)
+            .transpose()
     }
 
     /// A page of the caller's charges (`GET /charges`).

@@ -53,18 +53,7 @@ impl Store {
     /// The owner of a secret key, from its hash: one strongly consistent GetItem. A revoked key has
     /// no lookup item, so it is unknown here.
     pub async fn find_key(&self, hash: &KeyHash) -> Result<Option<Principal>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(lookup_key(hash)))
-            .consistent_read(true)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.usage.read(out.consumed_capacity());
-        let Some(item) = out.item else {
+        let Some(item) = self.get(lookup_key(hash)).await? else {
             return Ok(None);
         };
         Ok(Some(Principal {

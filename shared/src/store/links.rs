@@ -184,18 +184,11 @@ impl Store {
 
     /// The caller's link `id`, or `None`: one strongly consistent GetItem.
     pub async fn get_link(&self, owner: &Principal, id: &str) -> Result<Option<Link>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(account_partition(owner), link_sk(id))))
-            .consistent_read(true)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.usage.read(out.consumed_capacity());
-        out.item().map(Link::try_from).transpose()
+        self.get(key(account_partition(owner), link_sk(id)))
+            .await?
+            .as_ref()
+            .map(Link::try_from)
+            .transpose()
     }
 
     /// Marks the caller's link `id` deleted at `now` and returns it, or `None` if there is no such

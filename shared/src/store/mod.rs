@@ -172,6 +172,22 @@ impl Store {
     pub fn usage(&self) -> &Usage {
         &self.usage
     }
+
+    /// The item at `key`, or `None`: one strongly consistent GetItem, its capacity counted.
+    pub(crate) async fn get(&self, key: item::Item) -> Result<Option<item::Item>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.read(out.consumed_capacity());
+        Ok(out.item)
+    }
 }
 
 /// Error codes DynamoDB answers when it is overloaded or briefly failing: the same request may
