@@ -541,7 +541,7 @@ async fn main() {
 
     // `links-bench payments`: the payment page and payments only (seconds, not minutes).
     if std::env::args().nth(1).as_deref() == Some("payments") {
-        payments(&bench, &accounts[3].test_key).await;
+        payments(&bench, &accounts[3].test_key, &owner(3)).await;
         return;
     }
 
@@ -1002,7 +1002,7 @@ fn card_form(number: &str) -> String {
 
 /// What the payment page and payments cost: DynamoDB requests, round trips and capacity per call,
 /// page weight, and latency (in-process, against DynamoDB Local). Prints Markdown tables.
-async fn payments(bench: &Bench, key: &str) {
+async fn payments(bench: &Bench, key: &str, owner: &Principal) {
     let link = |multiple: bool| {
         format!(
             r#"{{"amount":123400,"currency":"thb","title":"ข้าวมันไก่ 2 กล่อง","description":"ส่งฟรีในซอย","multiple":{multiple}}}"#
@@ -1031,6 +1031,15 @@ async fn payments(bench: &Bench, key: &str) {
         .await;
     row("QR code", "GET /pay/{id}/qr.svg", status, c);
     let svg_bytes = svg.len();
+    let (status, _, c) = bench
+        .public("POST", &page_path, Some(&card_form("4242424242424241")))
+        .await;
+    row(
+        "payment with an invalid number (refused, nothing written)",
+        "POST /pay/{id}",
+        status,
+        c,
+    );
     let declined = card_form("4111111111140011");
     let (status, _, c) = bench.public("POST", &page_path, Some(&declined)).await;
     row(
@@ -1061,21 +1070,37 @@ async fn payments(bench: &Bench, key: &str) {
     );
     let (status, _, c) = bench.public("GET", &page_path, None).await;
     row("page view of the paid link", "GET /pay/{id}", status, c);
-    let (status, _, c) = bench
-        .public("POST", &page_path, Some(&card_form("4242424242424241")))
-        .await;
-    row(
-        "payment with an invalid number (refused)",
-        "POST /pay/{id}",
-        status,
-        c,
-    );
     let id = single["id"].as_str().unwrap();
     let (charges, c) = bench
         .call(key, "GET", &format!("/links/{id}/charges"), None, &[])
         .await;
     row("list the link's charges", "GET /links/{id}/charges", 200, c);
-    let charge = charges["data"][0]["id"].as_str().unwrap().to_owned();
+    let charge = charges["data"][1]["id"].as_str().unwrap().to_owned();
+    // What the payment transaction's items weigh, as DynamoDB bills them.
+    let size = |sk: String| {
+        let client = bench.store().client().clone();
+        let (table, pk) = (
+            bench.store().table().to_owned(),
+            format!("ACCT#{}#test", owner.account_id),
+        );
+        async move {
+            let out = client
+                .get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(sk))
+                .send()
+                .await
+                .expect("get an item");
+            item_size(out.item().expect("the item"))
+        }
+    };
+    let charge_bytes = size(format!("CHRG#{charge}")).await;
+    let link_bytes = size(format!("LINK#{id}")).await;
+    // The link, the charge and its copy, four counters and the attempt record (the last five are
+    // a few dozen bytes each).
+    let payment_units =
+        transaction_write_units(&[link_bytes, charge_bytes, charge_bytes, 64, 64, 64, 64, 128]);
     let (_, c) = bench
         .call(key, "GET", &format!("/charges/{charge}"), None, &[])
         .await;
@@ -1118,6 +1143,10 @@ async fn payments(bench: &Bench, key: &str) {
     println!();
     println!(
         "Page weight (uncompressed, the whole page: no other request): payable page {page_bytes} bytes, receipt {receipt_bytes} bytes, QR code SVG {svg_bytes} bytes."
+    );
+    println!();
+    println!(
+        "A payment's transaction writes 8 items: the link ({link_bytes} bytes), the charge and its copy ({charge_bytes} bytes each), four counters and the attempt record. On DynamoDB that is {payment_units:.0} write units (2 per item per KB; DynamoDB Local reports 2.0 for any transaction)."
     );
     println!();
     println!("| in-process against DynamoDB Local, 200 each | median | 90th percentile |");

@@ -37,12 +37,17 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// The functions, in README order; `not-found` builds no SDK client and is the init baseline.
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 11] = [
     "create-link",
     "list-links",
     "retrieve-link",
     "destroy-link",
     "list-link-charges",
+    "list-charges",
+    "retrieve-charge",
+    "payment-page",
+    "payment-qr",
+    "pay-link",
     "not-found",
 ];
 /// Spawns per function for the init time (odd, so the median is one sample).
@@ -412,13 +417,17 @@ fn http_event(route_key: &str, method: &str, path: &str, key: &str, body: Option
         "x-forwarded-proto": "https",
     });
     if let Some(body) = body {
-        headers["content-type"] = json!("application/json");
+        // JSON for the API, the card form for the payment page (posted from the page itself).
+        if body.starts_with('{') {
+            headers["content-type"] = json!("application/json");
+        } else {
+            headers["content-type"] = json!("application/x-www-form-urlencoded");
+            headers["origin"] = json!(PAYMENT_BASE_URL.trim_end_matches("/pay"));
+        }
         headers["content-length"] = json!(body.len().to_string());
     }
-    // `{id}` routes carry the id as API Gateway extracts it.
-    let id = path
-        .strip_prefix("/links/")
-        .map(|rest| rest.split('/').next().unwrap_or(rest));
+    // `{id}` routes carry the id (the second path segment) as API Gateway extracts it.
+    let id = path.split('/').nth(2);
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -454,9 +463,21 @@ fn http_event(route_key: &str, method: &str, path: &str, key: &str, body: Option
     Bytes::from(serde_json::to_vec(&event).expect("an event serialises"))
 }
 
+/// The objects the workloads address.
+struct Ids {
+    link: String,
+    doomed: String,
+    charge: String,
+    token: String,
+    /// A card form, as the payment page posts it.
+    form: String,
+}
+
 /// The event and expected status each function is driven with.
-fn workload(name: &str, key: &str, link_id: &str, doomed_id: &str) -> (Bytes, u16) {
+fn workload(name: &str, key: &str, ids: &Ids) -> (Bytes, u16) {
+    let (link_id, doomed_id) = (ids.link.as_str(), ids.doomed.as_str());
     let link = format!("/links/{link_id}");
+    let page = format!("/pay/{}", ids.token);
     match name {
         "create-link" => (
             http_event(
@@ -491,6 +512,36 @@ fn workload(name: &str, key: &str, link_id: &str, doomed_id: &str) -> (Bytes, u1
                 key,
                 None,
             ),
+            200,
+        ),
+        "list-charges" => (
+            http_event("GET /charges", "GET", "/charges", key, None),
+            200,
+        ),
+        "retrieve-charge" => (
+            http_event(
+                "GET /charges/{id}",
+                "GET",
+                &format!("/charges/{}", ids.charge),
+                key,
+                None,
+            ),
+            200,
+        ),
+        "payment-page" => (http_event("GET /pay/{id}", "GET", &page, key, None), 200),
+        "payment-qr" => (
+            http_event(
+                "GET /pay/{id}/qr.svg",
+                "GET",
+                &format!("{page}/qr.svg"),
+                key,
+                None,
+            ),
+            200,
+        ),
+        // The same form every time: the first invocation pays, the rest are replayed (4 reads).
+        "pay-link" => (
+            http_event("POST /pay/{id}", "POST", &page, key, Some(&ids.form)),
             200,
         ),
         "not-found" => (http_event("$default", "GET", "/nowhere", key, None), 404),
@@ -590,6 +641,57 @@ async fn main() {
     let link = create("read").await;
     let doomed = create("destroyed").await;
     let key = account.test_key;
+    // A multiple-use link paid once through the store, for the charge functions, and a card form
+    // for pay-link.
+    let mut paid = new_link("paid");
+    paid.multiple = true;
+    let paid = match store
+        .create_link(&owner, &paid, None, |_| Ok(String::new()))
+        .await
+        .expect("create a link")
+    {
+        CreateOutcome::Created { link, .. } => link,
+        CreateOutcome::Replayed { .. } => unreachable!("no idempotency key was given"),
+    };
+    let card = shared::domain::card::Card {
+        id: "card_test_bench".into(),
+        brand: "Visa".into(),
+        last_digits: "4242".into(),
+        expiration_month: 12,
+        expiration_year: 2031,
+        name: "Bench".into(),
+        fingerprint: "bench".into(),
+        security_code_check: true,
+    };
+    let uri = paid.payment_uri(PAYMENT_BASE_URL);
+    let charge = match store
+        .record_charge(&paid, "benchattempt0000", |at| {
+            shared::domain::charge::Charge::new(
+                &paid,
+                card.clone(),
+                shared::domain::charge::Outcome::Successful,
+                None,
+                &uri,
+                at,
+            )
+        })
+        .await
+        .expect("record a charge")
+    {
+        shared::store::PayOutcome::Recorded(charge) => charge,
+        other => panic!("{other:?}"),
+    };
+    let ids = Ids {
+        link: link.id.clone(),
+        doomed: doomed.id.clone(),
+        charge: charge.id,
+        token: paid.payment_token.clone(),
+        form: format!(
+            "attempt={}&lang=th&name=Bench&number=4242424242424242&expiration_month=12\
+             &expiration_year=2031&security_code=123",
+            shared::domain::ids::new_attempt_key()
+        ),
+    };
 
     // Init: spawn to first `/next`. One unmeasured spawn each first brings the binaries into the
     // page cache; then the functions take turns so that any drift in the machine's load is shared.
@@ -609,7 +711,7 @@ async fn main() {
 
     // Warm retrieve through the bootstrap against a raw consistent GetItem of the same item by
     // the bench's own client, interleaved so both see the same conditions.
-    let (retrieve, _) = workload("retrieve-link", &key, &link.id, &doomed.id);
+    let (retrieve, _) = workload("retrieve-link", &key, &ids);
     let mut instance = Instance::spawn("retrieve-link", &bootstrap("retrieve-link"), &table).await;
     instance.init_time().await;
     for _ in 0..LATENCY_WARMUPS {
@@ -657,7 +759,7 @@ async fn main() {
 
     // Peak RSS once warm and after many more invocations: equal figures mean no growth.
     for name in FUNCTIONS {
-        let (event, status) = workload(name, &key, &link.id, &doomed.id);
+        let (event, status) = workload(name, &key, &ids);
         let mut instance = Instance::spawn(name, &bootstrap(name), &table).await;
         instance.init_time().await;
         let last = RSS_CHECKPOINTS[RSS_CHECKPOINTS.len() - 1];
