@@ -99,6 +99,7 @@ pub struct Texts {
     pub not_test_card: &'static str,
     pub cross_site: &'static str,
     pub busy: &'static str,
+    pub broken: &'static str,
     pub qr_caption: &'static str,
 }
 
@@ -191,6 +192,7 @@ static TH: Texts = Texts {
     not_test_card: "ในโหมดทดสอบ ใช้ได้เฉพาะบัตรทดสอบเท่านั้น ห้ามใช้บัตรจริง",
     cross_site: "คำขอนี้ไม่ได้ส่งมาจากหน้าชำระเงิน จึงไม่ได้ดำเนินการ กรุณาเปิดลิงก์แล้วลองอีกครั้ง",
     busy: "ระบบไม่ว่างชั่วคราว ยังไม่มีการเรียกเก็บเงิน กรุณาลองอีกครั้ง",
+    broken: "เกิดข้อผิดพลาดในระบบ ยังไม่มีการเรียกเก็บเงิน กรุณาลองอีกครั้งภายหลัง",
     qr_caption: "สแกนเพื่อเปิดหน้านี้บนโทรศัพท์",
 };
 
@@ -225,6 +227,7 @@ static EN: Texts = Texts {
     not_test_card: "In test mode only test cards can be used. Never enter a real card.",
     cross_site: "This request did not come from the payment page, so nothing was done. Open the link and try again.",
     busy: "The service is busy. Nothing was charged. Please try again.",
+    broken: "Something went wrong on our side. Nothing was charged. Please try again later.",
     qr_caption: "Scan to open this page on a phone",
 };
 

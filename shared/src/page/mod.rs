@@ -326,7 +326,7 @@ pub async fn answer_page(
     let body = if status == StatusCode::SERVICE_UNAVAILABLE {
         t.busy
     } else {
-        t.unknown_body
+        t.broken
     };
     let mut response = plain_page(status, lang, t.page_title, body);
     if status == StatusCode::SERVICE_UNAVAILABLE {

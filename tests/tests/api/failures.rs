@@ -1,12 +1,13 @@
 //! DynamoDB failing: every answer is then an Omise error (503 with Retry-After when a retry may
 //! succeed), nothing is half-written, and the service recovers by itself. DynamoDB Local never
-//! throttles or conflicts on its own, so a proxy answers chosen requests with DynamoDB's own error
+//! throttles, and cancels a transaction for a conflict only when it really meets another on one
+//! item (the payment races see it), so a proxy answers chosen requests with DynamoDB's own error
 //! responses; everything else reaches the real DynamoDB Local.
 
 use links_tests::faults::{Answer, FaultProxy, Mode, OwnDynamoDbLocal};
 use links_tests::{TestApp, TestResponse, client_for, dynamodb_endpoint, join_all, spawn_app_with};
 use shared::auth::Authenticator;
-use shared::store::{CREATE_ATTEMPTS, MAX_ATTEMPTS, OPERATION_TIMEOUT};
+use shared::store::{CREATE_ATTEMPTS, MAX_ATTEMPTS, OPERATION_TIMEOUT, PAY_ATTEMPTS};
 use std::time::{Duration, Instant};
 
 async fn app_behind(proxy: &FaultProxy) -> TestApp {
@@ -298,4 +299,85 @@ async fn dynamodb_local_stopped_in_the_middle_of_a_load() {
     assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
     // Nothing half-written: the counters agree with the links, whichever writes were lost.
     app.assert_counters_agree(&app.alice.test()).await;
+}
+
+#[tokio::test]
+async fn the_payment_page_fails_as_a_page_and_a_payment_conflicted_to_the_end_writes_nothing() {
+    let proxy = FaultProxy::start(dynamodb_endpoint()).await;
+    let app = app_behind(&proxy).await;
+    let link = app
+        .create_link(&app.alice.test_key, TestApp::link_params("busy"))
+        .await;
+    let uri = link["payment_uri"].as_str().unwrap();
+    let path = format!("/pay/{}", uri.rsplit('/').next().unwrap());
+    let form = format!(
+        "attempt={}&lang=en&name=A&number=4242424242424242&expiration_month=12\
+         &expiration_year=2031&security_code=123",
+        shared::domain::ids::new_attempt_key()
+    );
+    let pay = || {
+        app.call("POST", &path)
+            .header("origin", "https://pay.test.example")
+            .form(&form)
+            .send()
+    };
+
+    // DynamoDB unreachable: a page, in the buyer's language, never JSON.
+    proxy.set_mode(Mode::Refuse);
+    let page = app
+        .call("GET", &path)
+        .header("accept-language", "en")
+        .send()
+        .await;
+    assert_eq!(page.status, 503);
+    assert_eq!(page.headers["retry-after"], "1");
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text
+            .contains("The service is busy. Nothing was charged."),
+        "{}",
+        page.text
+    );
+    proxy.set_mode(Mode::Forward);
+
+    // Every attempt of the payment's transaction cancelled for a conflict: 503, nothing written.
+    let reasons = [
+        "TransactionConflict",
+        "None",
+        "None",
+        "None",
+        "None",
+        "None",
+        "None",
+        "None",
+    ];
+    proxy.inject(
+        "TransactWriteItems",
+        Answer::transaction_canceled(&reasons),
+        PAY_ATTEMPTS as usize,
+    );
+    let refused = pay().await;
+    assert_eq!(refused.status, 503, "{}", refused.text);
+    assert!(refused.text.contains("Nothing was charged"));
+    assert_eq!(proxy.injected(), PAY_ATTEMPTS as usize);
+    let id = link["id"].as_str().unwrap();
+    let unchanged = app
+        .call("GET", &format!("/links/{id}"))
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    assert_eq!(
+        (&unchanged.body["used"], &unchanged.body["charges"]["total"]),
+        (&serde_json::json!(false), &serde_json::json!(0))
+    );
+
+    // The same form, sent again, goes through once DynamoDB does.
+    let paid = pay().await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert!(paid.text.contains("Payment successful"));
 }
