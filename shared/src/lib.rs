@@ -13,8 +13,9 @@
 //! 5. [`http`]: the edge: request parsing, responses and Omise error objects, routes, and the
 //!    Lambda runtime loop with its logs; [`page`], beside it: the buyer's payment page (HTML).
 //!
-//! A new feature takes one name through every layer, as links do: payments add
-//! `domain::charge`, `validate::charge`, `store::charges` and their functions; events likewise.
+//! A new feature takes one name through every layer, as links do: payments brought
+//! `domain::charge` and `domain::card`, `validate::card`, `store::charges`, the `processor`
+//! boundary, the `page` and their functions; events will do likewise.
 
 pub mod auth;
 pub mod domain;
