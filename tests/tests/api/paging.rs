@@ -80,7 +80,12 @@ async fn pages_at_any_offset_match_the_links_in_both_orders_filtered_or_not() {
             format!("&from={}&to={}", iso(from), iso(to)),
         ),
     ];
-    for (from, to, filter) in &windows {
+    // Each page once as a walk would meet it (anchors left by the pages before), and once with
+    // every anchor forgotten, so that its start is found through the hour counters.
+    for (forget, (from, to, filter)) in [false, true]
+        .into_iter()
+        .flat_map(|f| windows.iter().map(move |w| (f, w)))
+    {
         for (reverse, order) in [(false, ""), (true, "&order=reverse_chronological")] {
             let want = expected(&all, *from, *to, reverse);
             for offset in [
@@ -98,12 +103,23 @@ async fn pages_at_any_offset_match_the_links_in_both_orders_filtered_or_not() {
                 100_000,
             ] {
                 // Act
+                if forget {
+                    app.ctx
+                        .store
+                        .forget_anchors(&app.alice.test())
+                        .await
+                        .unwrap();
+                }
                 let got = page(&app, &format!("limit=7&offset={offset}{filter}{order}")).await;
 
                 // Assert
                 let end = (offset + 7).min(want.len());
                 let slice = want.get(offset..end).unwrap_or_default();
-                assert_eq!(got.ids(), slice, "offset {offset}{filter}{order}");
+                assert_eq!(
+                    got.ids(),
+                    slice,
+                    "offset {offset}{filter}{order}, anchors forgotten: {forget}"
+                );
                 assert_eq!(
                     got.body["total"],
                     want.len(),
@@ -384,4 +400,47 @@ async fn an_import_behind_existing_anchors_forgets_them() {
         .map(|l| l.id.as_str())
         .collect();
     assert_eq!(got.ids(), want);
+}
+
+#[tokio::test]
+async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
+    // Arrange: with no anchor near, a page more than ANCHOR_REACH from the window's edge is found
+    // through the hour counters, then by counting within its hour from the nearer end. The
+    // burst's first hour holds positions 0..=955, its second 956..=1299.
+    let app = spawn_app().await;
+    let all = uneven_links(&app).await;
+    let owner = app.alice.test();
+    let store = shared::store::Store::new(links_tests::local_client(), app.ctx.store.table())
+        .tracking_usage();
+    let read = |offset: usize, order| {
+        let (store, owner) = (&store, &owner);
+        async move {
+            store.forget_anchors(owner).await.unwrap();
+            let before = store.usage().read_units();
+            let query = shared::domain::list::ListQuery {
+                offset: offset as u64,
+                limit: 1,
+                order,
+                ..Default::default()
+            };
+            let page = store.list_links(owner, &query, Utc::now()).await.unwrap();
+            (
+                page.links[0].id.clone(),
+                store.usage().read_units() - before,
+            )
+        }
+    };
+    use shared::domain::list::Order::{Chronological, ReverseChronological};
+
+    // Act: 10 members from the second hour's end (333 from its start); in reverse, 5 from the
+    // first hour's start (950 from its end).
+    let (forward, forward_units) = read(1_290, Chronological).await;
+    let (reverse, reverse_units) = read(all.len() - 1 - 4, ReverseChronological).await;
+
+    // Assert: the right members, found by counting a handful of links rather than hundreds (each
+    // read unit covers about 16 links; counting from the far end would cost 20 to 60 units).
+    assert_eq!(forward, all[1_290].id);
+    assert_eq!(reverse, all[4].id);
+    assert!(forward_units <= 8.0, "{forward_units} read units");
+    assert!(reverse_units <= 8.0, "{reverse_units} read units");
 }
