@@ -8,8 +8,9 @@ use shared::domain::link::Link;
 
 const HOUR: i64 = 3_600_000;
 
-/// Links created over four days, ending two days ago (long settled): a burst of 1,300 in one
-/// hour, 480 spread over others, one hour with a single link, and empty hours between.
+/// Links created over four days, ending two days ago (long settled): a burst of 1,300 over two
+/// hours, 480 spread over others, one hour with a single link, two links on the first millisecond
+/// of an hour, and empty hours between.
 async fn uneven_links(app: &TestApp) -> Vec<Link> {
     let start = Utc::now() - Duration::days(6);
     let start =
@@ -24,6 +25,11 @@ async fn uneven_links(app: &TestApp) -> Vec<Link> {
     }
     // A lone link on the last day.
     times.push(start + Duration::hours(90) + Duration::seconds(1));
+    // Links at the very first millisecond of an hour, where an hour's last millisecond is easily
+    // taken one too far: the burst's second hour and the hour after the burst.
+    let hour = start - Duration::minutes(17);
+    times.push(hour + Duration::hours(1));
+    times.push(hour + Duration::hours(2));
     let mut links = app.import_links(&app.alice.test(), &times).await;
     links.sort_by(|a, b| a.id.cmp(&b.id));
     links
@@ -160,6 +166,16 @@ async fn filtered_totals_count_exactly_whatever_the_window() {
             at(n - 1) + Duration::hours(5),
         ),
         (at(0) - Duration::days(1), at(n - 1) + Duration::days(1)),
+        // Starting late in an hour, so that its few minutes are counted link by link, with a
+        // link on the next hour's first millisecond just past them.
+        (
+            hour_of(at(0)) + Duration::minutes(110),
+            at(n - 1) + Duration::days(1),
+        ),
+        (
+            hour_of(at(0)) + Duration::minutes(110),
+            hour_of(at(0)) + Duration::minutes(180),
+        ),
     ];
     for (from, to) in windows {
         let want = expected(&all, Some(from), Some(to), false);
@@ -406,7 +422,8 @@ async fn an_import_behind_existing_anchors_forgets_them() {
 async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
     // Arrange: with no anchor near, a page more than ANCHOR_REACH from the window's edge is found
     // through the hour counters, then by counting within its hour from the nearer end. The
-    // burst's first hour holds positions 0..=955, its second 956..=1299.
+    // burst's first hour holds positions 0..=955, its second 956..=1300 (one link on its first
+    // millisecond).
     let app = spawn_app().await;
     let all = uneven_links(&app).await;
     let owner = app.alice.test();
@@ -432,7 +449,7 @@ async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
     };
     use shared::domain::list::Order::{Chronological, ReverseChronological};
 
-    // Act: 10 members from the second hour's end (333 from its start); in reverse, 5 from the
+    // Act: 11 members from the second hour's end (334 from its start); in reverse, 5 from the
     // first hour's start (950 from its end).
     let (forward, forward_units) = read(1_290, Chronological).await;
     let (reverse, reverse_units) = read(all.len() - 1 - 4, ReverseChronological).await;
@@ -443,4 +460,54 @@ async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
     assert_eq!(reverse, all[4].id);
     assert!(forward_units <= 8.0, "{forward_units} read units");
     assert!(reverse_units <= 8.0, "{reverse_units} read units");
+}
+
+#[tokio::test]
+async fn a_deep_page_in_a_very_busy_hour_counts_across_dynamodbs_pages() {
+    // Arrange: 9,000 links of about 1 KB in one hour. Counting to the middle of it reads some
+    // 4,500 links, several times the 1 MB DynamoDB reads per Query, so the count takes several.
+    let app = spawn_app().await;
+    let hour = Utc::now() - Duration::days(3);
+    let hour = hour - Duration::milliseconds(hour.timestamp_millis() % HOUR);
+    // Long descriptions, so that the count crosses DynamoDB's 1 MB pages several times.
+    let new = shared::domain::link::NewLink {
+        amount: 10_000,
+        currency: shared::domain::currency::Currency::find("thb").unwrap(),
+        title: "busy".into(),
+        description: "ค".repeat(300),
+        multiple: false,
+    };
+    let mut all: Vec<Link> = (0..9_000)
+        .map(|i| {
+            Link::new(
+                &app.alice.test(),
+                &new,
+                hour + Duration::milliseconds(i * 400),
+            )
+        })
+        .collect();
+    app.ctx.store.import_links(&all).await.unwrap();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<&str> = all.iter().map(|l| l.id.as_str()).collect();
+
+    for (offset, order, want) in [
+        (4_400, "", &ids[4_400..4_403]),
+        (4_600, "", &ids[4_600..4_603]),
+        (4_400, "&order=reverse_chronological", &ids[4_597..4_600]),
+    ] {
+        // Act
+        app.ctx
+            .store
+            .forget_anchors(&app.alice.test())
+            .await
+            .unwrap();
+        let got = page(&app, &format!("limit=3&offset={offset}{order}")).await;
+
+        // Assert
+        let mut want = want.to_vec();
+        if !order.is_empty() {
+            want.reverse();
+        }
+        assert_eq!(got.ids(), want, "offset {offset}{order}");
+    }
 }
