@@ -10,7 +10,7 @@ const HOUR: i64 = 3_600_000;
 
 /// Links created over four days, ending two days ago (long settled): a burst of 1,300 over two
 /// hours, 480 spread over others, one hour with a single link, two links on the first millisecond
-/// of an hour, and empty hours between.
+/// of an hour, one on the last millisecond of a second, and empty hours between.
 async fn uneven_links(app: &TestApp) -> Vec<Link> {
     let start = Utc::now() - Duration::days(6);
     let start =
@@ -30,6 +30,8 @@ async fn uneven_links(app: &TestApp) -> Vec<Link> {
     let hour = start - Duration::minutes(17);
     times.push(hour + Duration::hours(1));
     times.push(hour + Duration::hours(2));
+    // And one on the last millisecond of a second, which a `to` of that second covers.
+    times.push(hour + Duration::minutes(50) + Duration::milliseconds(999));
     let mut links = app.import_links(&app.alice.test(), &times).await;
     links.sort_by(|a, b| a.id.cmp(&b.id));
     links
@@ -166,6 +168,9 @@ async fn filtered_totals_count_exactly_whatever_the_window() {
             at(n - 1) + Duration::hours(5),
         ),
         (at(0) - Duration::days(1), at(n - 1) + Duration::days(1)),
+        // Most of one hour, so that the two parts outside it are counted link by link: from a
+        // link's exact millisecond, to a second whose last millisecond holds a link.
+        (at(10), hour_of(at(0)) + Duration::minutes(50)),
         // Starting late in an hour, so that its few minutes are counted link by link, with a
         // link on the next hour's first millisecond just past them.
         (
@@ -422,7 +427,7 @@ async fn an_import_behind_existing_anchors_forgets_them() {
 async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
     // Arrange: with no anchor near, a page more than ANCHOR_REACH from the window's edge is found
     // through the hour counters, then by counting within its hour from the nearer end. The
-    // burst's first hour holds positions 0..=955, its second 956..=1300 (one link on its first
+    // burst's first hour holds positions 0..=956, its second 957..=1301 (one link on its first
     // millisecond).
     let app = spawn_app().await;
     let all = uneven_links(&app).await;
@@ -449,8 +454,8 @@ async fn a_deep_page_counts_from_the_nearer_end_of_its_hour() {
     };
     use shared::domain::list::Order::{Chronological, ReverseChronological};
 
-    // Act: 11 members from the second hour's end (334 from its start); in reverse, 5 from the
-    // first hour's start (950 from its end).
+    // Act: 12 members from the second hour's end (334 from its start); in reverse, 5 from the
+    // first hour's start (951 from its end).
     let (forward, forward_units) = read(1_290, Chronological).await;
     let (reverse, reverse_units) = read(all.len() - 1 - 4, ReverseChronological).await;
 
