@@ -171,6 +171,13 @@ async fn filtered_totals_count_exactly_whatever_the_window() {
         // Most of one hour, so that the two parts outside it are counted link by link: from a
         // link's exact millisecond, to a second whose last millisecond holds a link.
         (at(10), hour_of(at(0)) + Duration::minutes(50)),
+        // Ending in most of an hour (its remainder counted link by link, from just after a link
+        // on a second's last millisecond, to the hour's end, before a link on the next hour's
+        // first millisecond).
+        (
+            at(0) - Duration::days(1),
+            hour_of(at(0)) + Duration::minutes(50),
+        ),
         // Starting late in an hour, so that its few minutes are counted link by link, with a
         // link on the next hour's first millisecond just past them.
         (
