@@ -116,7 +116,14 @@ impl Store {
         ]
         .concat()
         {
-            if !counters.contains_key(&old) {
+            // Only link counters: the partition also holds the charges' (`COUNT#CHRG#…`), which
+            // this must leave alone. Shards of the earliest layout were `COUNT#<n>`.
+            let of_links = old.starts_with("COUNT#LINK#")
+                || old.starts_with("DAY#LINK#")
+                || old
+                    .strip_prefix("COUNT#")
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+            if of_links && !counters.contains_key(&old) {
                 requests.push(Self::delete_request(&pk, old)?);
             }
         }

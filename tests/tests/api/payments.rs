@@ -879,3 +879,66 @@ async fn with_no_payment_base_url_links_lead_to_the_apis_own_page() {
     let charge = get(&app, "/charges").await;
     assert_eq!(charge["data"][0]["return_uri"], format!("{uri}/complete"));
 }
+
+#[tokio::test]
+async fn recounting_links_leaves_the_charges_counters_alone() {
+    let app = spawn_app().await;
+    let (_, path) = new_link(&app, TestApp::link_params("recount")).await;
+    assert_eq!(
+        pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
+            .await
+            .status,
+        200
+    );
+    let owner = app.alice.test();
+    assert_eq!(app.ctx.store.recount_links(&owner).await.unwrap(), 1);
+    assert_eq!(get(&app, "/charges").await["total"], 1);
+    assert_eq!(get(&app, "/links").await["total"], 1);
+    app.assert_counters_agree(&owner).await;
+}
+
+#[tokio::test]
+async fn idempotency_and_attempt_records_are_kept_for_a_day() {
+    let app = spawn_app().await;
+    let created = app
+        .call("POST", "/links")
+        .key(&app.alice.test_key)
+        .header("idempotency-key", "order-1")
+        .json(&TestApp::link_params("kept a day"))
+        .send()
+        .await;
+    assert_eq!(created.status, 200);
+    let (_, path) = new_link(&app, TestApp::link_params("attempted")).await;
+    assert_eq!(
+        pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
+            .await
+            .status,
+        200
+    );
+    let now = shared::chrono::Utc::now().timestamp();
+    let records: Vec<(String, i64)> = app
+        .ctx
+        .store
+        .client()
+        .scan()
+        .table_name(app.ctx.store.table())
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter_map(|item| {
+            let sk = item["sk"].as_s().unwrap();
+            (sk.starts_with("IDEM#") || sk.starts_with("ATTEMPT#")).then(|| {
+                let expires = item["expires_at"].as_n().unwrap().parse().unwrap();
+                (sk[..4].to_owned(), expires)
+            })
+        })
+        .collect();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let day = 24 * 3600;
+    assert!(
+        records.iter().all(|(_, at)| (at - now - day).abs() < 120),
+        "{records:?} vs {now}"
+    );
+}
