@@ -25,14 +25,12 @@ use super::item::{
     EXPIRES_AT, Item, account_partition, get_bool, get_s, key, link_charges_partition, link_sk, n,
     payment_token_key, s, time,
 };
-use super::{Store, sdk_error};
+use super::{Cancellation, Store, cancellation, random_below, sdk_error};
 use crate::domain::charge::Charge;
 use crate::domain::error::ApiError;
 use crate::domain::link::Link;
 use crate::domain::list::{DEFAULT_LIMIT, ListQuery};
 use crate::domain::principal::{Principal, hex};
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -46,6 +44,8 @@ use std::time::Duration;
 /// grow (20, 40, 80, 160, 320, 640, 640 ms at most, jittered: under 2.5 s in all), well inside
 /// the request deadline.
 pub const PAY_ATTEMPTS: u32 = 8;
+/// The link's update is the transaction's first item.
+const LINK_INDEX: usize = 0;
 /// How long an attempt key is remembered.
 pub const ATTEMPT_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -98,49 +98,6 @@ impl TryFrom<&Item> for Charge {
     fn try_from(item: &Item) -> Result<Self, ApiError> {
         serde_json::from_str(get_s(item, "doc")?)
             .map_err(|e| super::item::corrupt(format!("charge item has a bad document: {e}")))
-    }
-}
-
-/// Which condition cancelled a payment transaction.
-enum Cancelled {
-    /// The attempt key is taken: the record, holding the charge it made.
-    AttemptTaken(Option<Item>),
-    /// The link's condition failed: the link as it is.
-    LinkRefused(Option<Item>),
-    /// A conflict with a concurrent transaction, or throttling.
-    Transient,
-    Other,
-}
-
-fn cancellation(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Cancelled {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    else {
-        return Cancelled::Other;
-    };
-    let reasons = cancelled.cancellation_reasons();
-    let failed = |i: usize| {
-        reasons
-            .get(i)
-            .filter(|r| r.code() == Some("ConditionalCheckFailed"))
-    };
-    // The attempt record first: a replayed attempt may also find its link used (by itself).
-    if let Some(reason) = failed(reasons.len().saturating_sub(1)) {
-        return Cancelled::AttemptTaken(reason.item().cloned());
-    }
-    if let Some(reason) = failed(0) {
-        return Cancelled::LinkRefused(reason.item().cloned());
-    }
-    let transient = reasons.iter().any(|r| {
-        matches!(
-            r.code(),
-            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
-        )
-    });
-    if transient {
-        Cancelled::Transient
-    } else {
-        Cancelled::Other
     }
 }
 
@@ -226,7 +183,7 @@ impl Store {
                     )?)?)
                     .build(),
             ];
-            let shard = super::links::random_below(COUNTER_SHARDS);
+            let shard = random_below(COUNTER_SHARDS);
             for collection in [&account, &per_link] {
                 let counters = collection.count_new_member(
                     &self.table,
@@ -258,6 +215,9 @@ impl Store {
                 )
                 .build()
                 .map_err(ApiError::internal)?;
+            // Watched before the link's: a replayed attempt may also find its link used (by
+            // itself).
+            let record_index = items.len();
             items.push(TransactWriteItem::builder().put(put_record).build());
 
             let result = self
@@ -274,8 +234,11 @@ impl Store {
                 }
                 Err(err) => err,
             };
-            match cancellation(&err) {
-                Cancelled::AttemptTaken(record) => {
+            match cancellation(&err, &[record_index, LINK_INDEX]) {
+                Cancellation::ConditionFailed {
+                    index,
+                    item: record,
+                } if index == record_index => {
                     let record = record.ok_or_else(|| {
                         ApiError::internal("a cancelled payment did not return its attempt record")
                     })?;
@@ -285,24 +248,17 @@ impl Store {
                     })?;
                     return Ok(PayOutcome::Replayed(charge));
                 }
-                Cancelled::LinkRefused(Some(item)) => {
+                Cancellation::ConditionFailed {
+                    item: Some(item), ..
+                } => {
                     return Ok(PayOutcome::NotPayable(Link::try_from(&item)?));
                 }
                 // The link is gone altogether (nothing deletes links, so only by an operator).
-                Cancelled::LinkRefused(None) => {
+                Cancellation::ConditionFailed { item: None, .. } => {
                     return Err(ApiError::NotFound(format!("link {}", link.id)));
                 }
-                Cancelled::Transient if round < PAY_ATTEMPTS => {
-                    self.usage
-                        .create_retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::info!(
-                        round,
-                        "payment cancelled by a conflict or throttling; retrying"
-                    );
-                    let ceiling = 20u32 << (round - 1).min(5);
-                    let pause = ceiling / 2 + super::links::random_below(ceiling / 2 + 1);
-                    tokio::time::sleep(Duration::from_millis(u64::from(pause))).await;
+                Cancellation::Transient if round < PAY_ATTEMPTS => {
+                    self.pause_before_retry("payment", round, 20).await;
                     // Buyers racing for a single-use link conflict with the one that pays it:
                     // once it is paid they are answered at once, not after every retry.
                     if !link.multiple {
@@ -316,8 +272,8 @@ impl Store {
                         }
                     }
                 }
-                Cancelled::Transient => return Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancelled::Other => return Err(sdk_error(err)),
+                Cancellation::Transient => return Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => return Err(sdk_error(err)),
             }
         }
     }

@@ -3,17 +3,14 @@
 use super::collection::{COUNTER_SHARDS, Collection};
 use super::idempotency;
 use super::item::{Item, account_partition, key, link_sk, payment_token_item, time};
-use super::{Store, sdk_error};
+use super::{Cancellation, Store, cancellation, random_below, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::link::{Link, NewLink};
 use crate::domain::list::ListQuery;
 use crate::domain::principal::Principal;
 use crate::validate::IdempotencyKey;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use std::time::Duration;
 
 /// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
 /// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
@@ -33,45 +30,6 @@ pub enum CreateOutcome {
 pub struct LinkPage {
     pub links: Vec<Link>,
     pub total: u64,
-}
-
-/// Why DynamoDB cancelled a create transaction, as far as the create cares.
-enum Cancelled {
-    /// The idempotency record's condition failed: a live record holds the key. It comes back
-    /// with the cancellation.
-    KeyTaken(Option<Item>),
-    /// A conflict with a concurrent transaction, or throttling: worth another attempt.
-    Transient,
-    /// Anything else (the link's own condition failing would mean a duplicate id).
-    Other,
-}
-
-fn cancellation(
-    err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-    record_index: Option<usize>,
-) -> Option<Cancelled> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    else {
-        return None;
-    };
-    let reasons: &[CancellationReason] = cancelled.cancellation_reasons();
-    if let Some(reason) = record_index.and_then(|i| reasons.get(i)) {
-        if reason.code() == Some("ConditionalCheckFailed") {
-            return Some(Cancelled::KeyTaken(reason.item().cloned()));
-        }
-    }
-    let transient = reasons.iter().any(|r| {
-        matches!(
-            r.code(),
-            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
-        )
-    });
-    Some(if transient {
-        Cancelled::Transient
-    } else {
-        Cancelled::Other
-    })
 }
 
 impl Store {
@@ -153,8 +111,8 @@ impl Store {
                 }
                 Err(err) => err,
             };
-            match cancellation(&err, record_index) {
-                Some(Cancelled::KeyTaken(record)) => {
+            match cancellation(&err, record_index.as_slice()) {
+                Cancellation::ConditionFailed { item: record, .. } => {
                     // DynamoDB returns the record that failed the condition (ALL_OLD); it is
                     // there, since the condition only fails on a live record.
                     let record = record.ok_or_else(|| {
@@ -163,21 +121,14 @@ impl Store {
                     return idempotency::replay(&record, &fingerprint)
                         .map(|body| CreateOutcome::Replayed { body });
                 }
-                Some(Cancelled::Transient) if attempt < CREATE_ATTEMPTS => {
-                    self.usage
-                        .create_retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::info!(
-                        attempt,
-                        "link create cancelled by a conflict or throttling; retrying"
-                    );
-                    let pause = 10 * u64::from(attempt) + u64::from(random_below(20));
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                Cancellation::Transient if attempt < CREATE_ATTEMPTS => {
+                    self.pause_before_retry("link create", attempt, 20).await;
                 }
-                Some(Cancelled::Transient) => {
+                Cancellation::Transient => {
                     return Err(ApiError::ServiceUnavailable(Box::new(err)));
                 }
-                Some(Cancelled::Other) | None => return Err(sdk_error(err)),
+                // The link's own condition failing would mean a duplicate id.
+                Cancellation::Other => return Err(sdk_error(err)),
             }
         }
     }
@@ -320,12 +271,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// A random number below `n`, to spread load; never used for anything secret.
-pub(crate) fn random_below(n: u32) -> u32 {
-    let mut buf = [0u8; 4];
-    // Only spreads load; if the random source failed, 0 is still correct.
-    let _ = getrandom::fill(&mut buf);
-    u32::from_le_bytes(buf) % n
 }

@@ -68,6 +68,7 @@ use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,13 +84,13 @@ pub struct Store {
 }
 
 /// Read and write capacity consumed through one [`Store`], as DynamoDB reports it
-/// (`ReturnConsumedCapacity`), and the create attempts that had to be retried. Capacity is kept in
+/// (`ReturnConsumedCapacity`), and the transactions that had to be retried. Capacity is kept in
 /// thousandths of a unit.
 #[derive(Debug, Default)]
 pub struct Usage {
     read_milli_units: AtomicU64,
     write_milli_units: AtomicU64,
-    create_retries: AtomicU64,
+    transaction_retries: AtomicU64,
 }
 
 fn milli_units(consumed: Option<&ConsumedCapacity>) -> u64 {
@@ -128,9 +129,10 @@ impl Usage {
         self.read_units() + self.write_units()
     }
 
-    /// Create transactions retried after DynamoDB cancelled them for a conflict or throttling.
-    pub fn create_retries(&self) -> u64 {
-        self.create_retries.load(Ordering::Relaxed)
+    /// Transactions (creates and payments) retried after DynamoDB cancelled them for a conflict
+    /// or throttling.
+    pub fn transaction_retries(&self) -> u64 {
+        self.transaction_retries.load(Ordering::Relaxed)
     }
 }
 
@@ -188,6 +190,83 @@ impl Store {
         self.usage.read(out.consumed_capacity());
         Ok(out.item)
     }
+
+    /// The pause before trying a cancelled transaction (`what`) again, for the `round`th time
+    /// (from 1): counted, logged, and jittered between half and all of `first_ms` doubled each
+    /// round up to 32 times. Jitter spreads the retries of writers that collided, so that they do
+    /// not collide again in step.
+    async fn pause_before_retry(&self, what: &'static str, round: u32, first_ms: u32) {
+        self.usage
+            .transaction_retries
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            round,
+            "{what} cancelled by a conflict or throttling; retrying"
+        );
+        let ceiling = first_ms << (round.max(1) - 1).min(5);
+        let pause = ceiling / 2 + random_below(ceiling / 2 + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(u64::from(pause))).await;
+    }
+}
+
+/// Why DynamoDB cancelled a `TransactWriteItems`, as far as a caller that may retry cares.
+pub(crate) enum Cancellation {
+    /// The condition of the item at `index` failed (the first such of the items the caller
+    /// watches), with the item as it was when DynamoDB returns it (`ALL_OLD` on failure).
+    ConditionFailed {
+        index: usize,
+        item: Option<item::Item>,
+    },
+    /// A conflict with a concurrent transaction, or throttling. A cancelled transaction wrote
+    /// nothing, so trying it again is safe.
+    Transient,
+    /// Anything else, including a failure that is not a cancellation.
+    Other,
+}
+
+/// Classifies a failed `TransactWriteItems`. `watched` are the indexes of the items whose failed
+/// condition the caller answers for itself, in the order it wants them looked at (when several
+/// conditions fail, the first watched wins).
+pub(crate) fn cancellation(
+    err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    watched: &[usize],
+) -> Cancellation {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return Cancellation::Other;
+    };
+    let reasons = cancelled.cancellation_reasons();
+    for &index in watched {
+        if let Some(reason) = reasons
+            .get(index)
+            .filter(|r| r.code() == Some("ConditionalCheckFailed"))
+        {
+            return Cancellation::ConditionFailed {
+                index,
+                item: reason.item().cloned(),
+            };
+        }
+    }
+    let transient = reasons.iter().any(|r| {
+        matches!(
+            r.code(),
+            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+        )
+    });
+    if transient {
+        Cancellation::Transient
+    } else {
+        Cancellation::Other
+    }
+}
+
+/// A random number below `n`, to spread load; never used for anything secret.
+pub(crate) fn random_below(n: u32) -> u32 {
+    let mut buf = [0u8; 4];
+    // Only spreads load; if the random source failed, 0 is still correct.
+    let _ = getrandom::fill(&mut buf);
+    u32::from_le_bytes(buf) % n
 }
 
 /// Error codes DynamoDB answers when it is overloaded or briefly failing: the same request may
@@ -244,6 +323,82 @@ mod tests {
         assert_eq!(usage.read_units(), 2.5);
         assert_eq!(usage.write_units(), 3.251);
         assert_eq!(usage.capacity_units(), 2.5 + 3.251);
+    }
+
+    fn cancelled(codes: &[Option<&str>]) -> SdkError<TransactWriteItemsError, ()> {
+        use aws_sdk_dynamodb::types::CancellationReason;
+        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+        let reasons = codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| {
+                CancellationReason::builder()
+                    .set_code(code.map(str::to_owned))
+                    .item("i", item::n(i as i64))
+                    .build()
+            })
+            .collect();
+        let exception = TransactionCanceledException::builder()
+            .set_cancellation_reasons(Some(reasons))
+            .build();
+        SdkError::service_error(
+            TransactWriteItemsError::TransactionCanceledException(exception),
+            (),
+        )
+    }
+
+    fn failed_at(c: Cancellation) -> Option<(usize, Option<item::Item>)> {
+        match c {
+            Cancellation::ConditionFailed { index, item } => Some((index, item)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_cancellation_names_the_first_watched_item_whose_condition_failed() {
+        let (none, failed) = (Some("None"), Some("ConditionalCheckFailed"));
+        let err = cancelled(&[failed, none, failed]);
+        let (index, item) = failed_at(cancellation(&err, &[2, 0])).unwrap();
+        assert_eq!(index, 2);
+        assert_eq!(item.unwrap()["i"], item::n(2));
+        assert_eq!(failed_at(cancellation(&err, &[0, 2])).unwrap().0, 0);
+        // Failed conditions the caller does not watch, or indexes past the reasons, are not its to
+        // answer: with no conflict in the transaction that is some other failure.
+        assert!(matches!(cancellation(&err, &[1, 7]), Cancellation::Other));
+        assert!(matches!(cancellation(&err, &[]), Cancellation::Other));
+    }
+
+    #[test]
+    fn conflicts_and_throttling_cancel_transiently_unless_a_watched_condition_failed() {
+        let failed = Some("ConditionalCheckFailed");
+        for code in [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+        ] {
+            let err = cancelled(&[Some("None"), Some(code), None]);
+            assert!(
+                matches!(cancellation(&err, &[0, 2]), Cancellation::Transient),
+                "{code}"
+            );
+            let err = cancelled(&[failed, Some(code)]);
+            assert_eq!(failed_at(cancellation(&err, &[0])).unwrap().0, 0, "{code}");
+        }
+        let err = cancelled(&[Some("ValidationError"), Some("None")]);
+        assert!(matches!(cancellation(&err, &[0, 1]), Cancellation::Other));
+        let err = SdkError::service_error(
+            TransactWriteItemsError::unhandled(std::io::Error::other("boom")),
+            (),
+        );
+        assert!(matches!(cancellation(&err, &[0]), Cancellation::Other));
+    }
+
+    #[test]
+    fn random_below_stays_below_its_bound_and_spreads() {
+        let draws: std::collections::HashSet<u32> = (0..400).map(|_| random_below(8)).collect();
+        assert!(draws.iter().all(|&d| d < 8));
+        assert!(draws.len() > 4, "{draws:?}");
+        assert_eq!(random_below(1), 0);
     }
 
     #[test]

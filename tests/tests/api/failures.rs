@@ -129,7 +129,7 @@ async fn a_create_cancelled_by_a_conflict_is_retried_and_made_once() {
         Answer::transaction_canceled(&["None", "TransactionConflict", "None"]),
         1,
     );
-    let retries = app.ctx.store.usage().create_retries();
+    let retries = app.ctx.store.usage().transaction_retries();
 
     // Act
     let response = app
@@ -141,7 +141,7 @@ async fn a_create_cancelled_by_a_conflict_is_retried_and_made_once() {
 
     // Assert
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert_eq!(app.ctx.store.usage().create_retries() - retries, 1);
+    assert_eq!(app.ctx.store.usage().transaction_retries() - retries, 1);
     assert_eq!(proxy.injected(), 1);
     assert_eq!(app.assert_counters_agree(&app.alice.test()).await, 2);
 }
