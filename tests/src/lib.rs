@@ -200,11 +200,48 @@ impl TestApp {
     }
 }
 
+/// One item of the table, as DynamoDB returns it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
 impl TestApp {
     /// Asserts that `owner`'s counters agree with their links: the count shards add up to the
     /// links, and each hour's counters to the links created in that hour. Returns the count.
     pub async fn assert_counters_agree(&self, owner: &Principal) -> u64 {
         assert_counters_agree(&self.ctx.store, owner).await
+    }
+
+    /// Every item in the app's table: a strongly consistent scan, page after page, so that a
+    /// test can look at what was stored (or that nothing was) whatever the table holds.
+    pub async fn table_items(&self) -> Vec<Item> {
+        let store = &self.ctx.store;
+        let (mut items, mut start) = (Vec::new(), None);
+        loop {
+            let out = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// The table's items whose `key` attribute (`pk` or `sk`) begins with `prefix`.
+    pub async fn items_where(&self, key: &str, prefix: &str) -> Vec<Item> {
+        let mut items = self.table_items().await;
+        items.retain(|item| {
+            item.get(key)
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|v| v.starts_with(prefix))
+        });
+        items
     }
 }
 

@@ -80,16 +80,7 @@ async fn the_password_part_is_ignored_as_omise_does() {
 #[tokio::test]
 async fn keys_are_stored_only_as_hashes() {
     let app = spawn_app().await;
-    let items = app
-        .ctx
-        .store
-        .client()
-        .scan()
-        .table_name(app.ctx.store.table())
-        .send()
-        .await
-        .unwrap();
-    let dump = format!("{:?}", items.items());
+    let dump = format!("{:?}", app.table_items().await);
     assert!(dump.contains("KEY#"), "key items exist");
     for key in [&app.alice.test_key, &app.alice.live_key, &app.bob.test_key] {
         assert!(!dump.contains(key.as_str()), "secret key stored in clear");

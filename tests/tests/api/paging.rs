@@ -575,18 +575,6 @@ async fn a_walk_reads_each_link_about_once_and_anchors_only_settled_links() {
     }
     let got = page(&fresh, "limit=10&offset=10").await;
     assert_eq!(got.ids().len(), 10);
-    let anchors = fresh
-        .ctx
-        .store
-        .client()
-        .scan()
-        .table_name(fresh.ctx.store.table())
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .filter(|item| item["pk"].as_s().unwrap().starts_with("ANCHOR#"))
-        .count();
+    let anchors = fresh.items_where("pk", "ANCHOR#").await.len();
     assert_eq!(anchors, 0);
 }

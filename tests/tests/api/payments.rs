@@ -26,11 +26,52 @@ fn attempt() -> String {
     shared::domain::ids::new_attempt_key()
 }
 
-fn card_form(number: &str, attempt: &str) -> String {
-    format!(
-        "attempt={attempt}&lang=en&name=Somchai+Jaidee&number={number}\
-         &expiration_month=12&expiration_year=2031&security_code=123"
-    )
+/// A card form as the page posts it: `number` with a valid name, expiry and security code, in
+/// English, under a fresh attempt key. `set` changes one field.
+struct CardForm(Vec<(&'static str, String)>);
+
+impl CardForm {
+    fn new(number: &str) -> Self {
+        Self(vec![
+            ("attempt", attempt()),
+            ("lang", "en".into()),
+            ("name", "Somchai Jaidee".into()),
+            ("number", number.into()),
+            ("expiration_month", "12".into()),
+            ("expiration_year", "2031".into()),
+            ("security_code", "123".into()),
+        ])
+    }
+
+    fn set(mut self, field: &str, value: &str) -> Self {
+        let slot = self
+            .0
+            .iter_mut()
+            .find(|(f, _)| *f == field)
+            .expect("a card field");
+        slot.1 = value.into();
+        self
+    }
+
+    /// The form, url-encoded (the values need no escaping beyond spaces).
+    fn encoded(&self) -> String {
+        let pairs: Vec<String> = self
+            .0
+            .iter()
+            .map(|(f, v)| format!("{f}={}", v.replace(' ', "+")))
+            .collect();
+        pairs.join("&")
+    }
+}
+
+/// The form paying with `number`, as [`CardForm::new`] makes it.
+fn card_form(number: &str) -> String {
+    CardForm::new(number).encoded()
+}
+
+/// A multiple-use link's parameters.
+fn multiple_use(title: &str) -> Value {
+    json!({"amount": 5000, "currency": "thb", "title": title, "description": "x", "multiple": true})
 }
 
 async fn pay(app: &TestApp, path: &str, form: &str) -> TestResponse {
@@ -44,22 +85,9 @@ async fn pay(app: &TestApp, path: &str, form: &str) -> TestResponse {
 
 /// Every item in the table, printed, in key order: to compare before and after.
 async fn table_dump(app: &TestApp) -> Vec<String> {
-    let out = app
-        .ctx
-        .store
-        .client()
-        .scan()
-        .table_name(app.ctx.store.table())
-        .consistent_read(true)
-        .send()
+    let mut items: Vec<String> = app
+        .table_items()
         .await
-        .unwrap();
-    assert!(
-        out.last_evaluated_key().is_none(),
-        "one page holds the test table"
-    );
-    let mut items: Vec<String> = out
-        .items()
         .iter()
         .map(|item| {
             let mut pairs: Vec<_> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
@@ -188,7 +216,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("Lunch")).await;
     let link_id = id(&created);
-    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     assert!(paid.text.contains("Payment successful"), "{}", paid.text);
     assert!(paid.text.contains("Visa •••• 4242"));
@@ -256,7 +284,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
         !page.text.contains("name=\"number\""),
         "no form on a paid link"
     );
-    let again = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let again = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(again.status, 409);
     assert_eq!(get(&app, "/charges").await["total"], 1);
     app.assert_counters_agree(&app.alice.test()).await;
@@ -266,7 +294,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
 async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("declined")).await;
-    let declined = pay(&app, &path, &card_form(DECLINED_CARD, &attempt())).await;
+    let declined = pay(&app, &path, &card_form(DECLINED_CARD)).await;
     assert_eq!(declined.status, 402, "{}", declined.text);
     assert!(declined.text.contains("Payment failed"));
     assert!(
@@ -287,7 +315,7 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     let thai = pay(
         &app,
         &path,
-        &card_form(DECLINED_CARD, &attempt()).replace("lang=en", "lang=th"),
+        &CardForm::new(DECLINED_CARD).set("lang", "th").encoded(),
     )
     .await;
     assert!(thai.text.contains("ยอดเงินในบัญชีไม่พอ"), "{}", thai.text);
@@ -307,7 +335,7 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     assert_eq!(failed["paid"], false);
     assert_eq!(failed["transaction"], Value::Null);
 
-    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     let link = get(&app, &format!("/links/{}", id(&created))).await;
     let destroyed = app
@@ -330,7 +358,7 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
 async fn a_form_submitted_twice_makes_one_charge() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("double click")).await;
-    let form = card_form(GOOD_CARD, &attempt());
+    let form = card_form(GOOD_CARD);
     let first = pay(&app, &path, &form).await;
     let second = pay(&app, &path, &form).await;
     assert_eq!((first.status, second.status), (200, 200), "{}", second.text);
@@ -345,7 +373,7 @@ async fn a_form_submitted_twice_makes_one_charge() {
 
     // A declined submission replays as declined, and does not count twice either.
     let (created, path) = new_link(&app, TestApp::link_params("double decline")).await;
-    let form = card_form(DECLINED_CARD, &attempt());
+    let form = card_form(DECLINED_CARD);
     let answers = join_all((0..5).map(|_| pay(&app, &path, &form))).await;
     assert!(answers.iter().all(|a| a.status == 402));
     let link = get(&app, &format!("/links/{}", id(&created))).await;
@@ -390,23 +418,14 @@ async fn every_state_has_its_page() {
         .await;
     assert_eq!(gone.status, 410);
     assert!(gone.text.contains("no longer available"));
-    let refused = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let refused = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(refused.status, 410);
     assert_eq!(get(&app, "/charges").await["total"], 0);
 
     // A multiple-use link stays payable after it is paid.
-    let (_, path) = new_link(
-        &app,
-        json!({"amount": 5000, "currency": "thb", "title": "donation", "description": "x", "multiple": true}),
-    )
-    .await;
+    let (_, path) = new_link(&app, multiple_use("donation")).await;
     for _ in 0..3 {
-        assert_eq!(
-            pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
-                .await
-                .status,
-            200
-        );
+        assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
     }
     let page = app.call("GET", &path).send().await;
     assert!(page.text.contains("name=\"number\""), "still payable");
@@ -436,17 +455,19 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
     let expired = pay(
         &app,
         &path,
-        &card_form(GOOD_CARD, &attempt()).replace("expiration_year=2031", "expiration_year=2020"),
+        &CardForm::new(GOOD_CARD)
+            .set("expiration_year", "2020")
+            .encoded(),
     )
     .await;
     assert_eq!(expired.status, 422);
     assert!(expired.text.contains("This card has expired."));
     // A real card number in test mode is refused before anything happens to it.
-    let real = pay(&app, &path, &card_form("4012888888881881", &attempt())).await;
+    let real = pay(&app, &path, &card_form("4012888888881881")).await;
     assert_eq!(real.status, 422);
     assert!(real.text.contains("only test cards"), "{}", real.text);
 
-    let form = card_form(GOOD_CARD, &attempt());
+    let form = card_form(GOOD_CARD);
     let cross_site = app
         .call("POST", &path)
         .header("origin", "https://evil.example")
@@ -499,7 +520,7 @@ async fn live_links_take_no_payment_yet() {
     assert!(page.text.contains("not enabled yet"));
     assert!(!page.text.contains("name=\"number\"") && !page.text.contains("Test mode"));
     let before = table_dump(&app).await;
-    let refused = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let refused = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(refused.status, 403);
     assert!(refused.text.contains("not enabled yet"));
     assert_eq!(table_dump(&app).await, before);
@@ -509,7 +530,7 @@ async fn live_links_take_no_payment_yet() {
 async fn charges_are_the_owners_alone() {
     let app = spawn_app().await;
     let (_, path) = new_link(&app, TestApp::link_params("tenancy")).await;
-    let paid = pay(&app, &path, &card_form(GOOD_CARD, &attempt())).await;
+    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
     assert_eq!(paid.status, 200);
     let charge = get(&app, "/charges").await["data"][0]["id"]
         .as_str()
@@ -548,11 +569,14 @@ async fn card_numbers_and_security_codes_are_never_kept() {
     let (_, path) = new_link(&app, TestApp::link_params("secrets")).await;
     let logs = LogCapture::default();
     let guard = tracing::subscriber::set_default(logs.subscriber());
-    let good = card_form(GOOD_CARD, &attempt()).replace("security_code=123", "security_code=987");
+    let good = CardForm::new(GOOD_CARD)
+        .set("security_code", "987")
+        .encoded();
     assert_eq!(pay(&app, &path, &good).await.status, 200);
     let (_, other) = new_link(&app, TestApp::link_params("secrets 2")).await;
-    let declined =
-        card_form(DECLINED_CARD, &attempt()).replace("security_code=123", "security_code=654");
+    let declined = CardForm::new(DECLINED_CARD)
+        .set("security_code", "654")
+        .encoded();
     assert_eq!(pay(&app, &other, &declined).await.status, 402);
     drop(guard);
     let table = table_dump(&app).await.join("\n");
@@ -585,7 +609,7 @@ async fn card_numbers_and_security_codes_are_never_kept() {
 async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("race")).await;
-    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD, &attempt())).collect();
+    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD)).collect();
     let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
     let paid = answers.iter().filter(|a| a.status == 200).count();
     let refused: Vec<_> = answers.iter().filter(|a| a.status == 409).collect();
@@ -614,12 +638,8 @@ async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
 #[tokio::test]
 async fn a_multiple_use_link_takes_all_100_concurrent_payments() {
     let app = spawn_app().await;
-    let (created, path) = new_link(
-        &app,
-        json!({"amount": 5000, "currency": "thb", "title": "tickets", "description": "x", "multiple": true}),
-    )
-    .await;
-    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD, &attempt())).collect();
+    let (created, path) = new_link(&app, multiple_use("tickets")).await;
+    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD)).collect();
     let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -740,11 +760,7 @@ async fn charge_lists_page_at_any_depth_like_links() {
     use shared::domain::card::Card;
     use shared::domain::charge::{Charge, Outcome};
     let app = spawn_app().await;
-    let (created, _) = new_link(
-        &app,
-        json!({"amount": 5000, "currency": "thb", "title": "paged", "description": "x", "multiple": true}),
-    )
-    .await;
+    let (created, _) = new_link(&app, multiple_use("paged")).await;
     let link_id = id(&created);
     let owner = app.alice.test();
     let link = app
@@ -820,17 +836,9 @@ async fn charge_lists_page_at_any_depth_like_links() {
     // The deep pages left anchors behind, each kept for a week.
     let now = shared::chrono::Utc::now().timestamp();
     let anchors: Vec<i64> = app
-        .ctx
-        .store
-        .client()
-        .scan()
-        .table_name(app.ctx.store.table())
-        .send()
+        .items_where("pk", "ANCHOR#")
         .await
-        .unwrap()
-        .items()
         .iter()
-        .filter(|item| item["pk"].as_s().unwrap().starts_with("ANCHOR#"))
         .map(|item| item["expires_at"].as_n().unwrap().parse().unwrap())
         .collect();
     assert!(anchors.len() >= 4, "{anchors:?}");
@@ -865,14 +873,14 @@ async fn with_no_payment_base_url_links_lead_to_the_apis_own_page() {
     let elsewhere = app
         .call("POST", path)
         .header("origin", ORIGIN)
-        .form(&card_form(GOOD_CARD, &attempt()))
+        .form(&card_form(GOOD_CARD))
         .send()
         .await;
     assert_eq!(elsewhere.status, 403, "another origin than the API's own");
     let paid = app
         .call("POST", path)
         .header("origin", own)
-        .form(&card_form(GOOD_CARD, &attempt()))
+        .form(&card_form(GOOD_CARD))
         .send()
         .await;
     assert_eq!(paid.status, 200, "{}", paid.text);
@@ -884,12 +892,7 @@ async fn with_no_payment_base_url_links_lead_to_the_apis_own_page() {
 async fn recounting_links_leaves_the_charges_counters_alone() {
     let app = spawn_app().await;
     let (_, path) = new_link(&app, TestApp::link_params("recount")).await;
-    assert_eq!(
-        pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
     let owner = app.alice.test();
     assert_eq!(app.ctx.store.recount_links(&owner).await.unwrap(), 1);
     assert_eq!(get(&app, "/charges").await["total"], 1);
@@ -909,23 +912,11 @@ async fn idempotency_and_attempt_records_are_kept_for_a_day() {
         .await;
     assert_eq!(created.status, 200);
     let (_, path) = new_link(&app, TestApp::link_params("attempted")).await;
-    assert_eq!(
-        pay(&app, &path, &card_form(GOOD_CARD, &attempt()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
     let now = shared::chrono::Utc::now().timestamp();
     let records: Vec<(String, i64)> = app
-        .ctx
-        .store
-        .client()
-        .scan()
-        .table_name(app.ctx.store.table())
-        .send()
+        .table_items()
         .await
-        .unwrap()
-        .items()
         .iter()
         .filter_map(|item| {
             let sk = item["sk"].as_s().unwrap();
