@@ -413,6 +413,22 @@ mod tests {
     }
 
     #[test]
+    fn payment_tokens_are_19_digits_and_capitals() {
+        assert!(is_payment_token("0123456789ABCDEFGHZ"));
+        for not in [
+            "",
+            "0123456789ABCDEFGH",
+            "0123456789ABCDEFGHZZ",
+            "0123456789abcdefghz",
+            "0123456789ABCDEFGH-",
+            "0123456789ABCDEFGH/",
+            "0123456789ABCDEFGÅ", // 19 bytes, not all ASCII
+        ] {
+            assert!(!is_payment_token(not), "{not}");
+        }
+    }
+
+    #[test]
     fn origins_come_from_base_urls() {
         assert_eq!(
             origin_of("https://pay.example.com/pay"),

@@ -130,7 +130,17 @@ async fn the_page_shows_the_link_escaped_in_the_buyers_language() {
         "{html}"
     );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; ค่าอาหาร"));
-    assert!(html.contains("&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;\nline two"));
+    assert!(html.contains(
+        "<p class=\"desc\">&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;\nline two</p>"
+    ));
+    assert!(
+        html.contains("ใช้บัตรทดสอบ เช่น 4242 4242 4242 4242"),
+        "a test link's page says which cards to use"
+    );
+    assert!(
+        !html.contains("กรุณาแก้ไขข้อมูลด้านล่าง"),
+        "nothing to correct on a fresh form"
+    );
     assert!(html.contains("฿1,234.00"));
     assert!(html.contains("ชำระเงิน ฿1,234.00"), "the Thai pay button");
     for tag in [
@@ -440,10 +450,15 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
     let invalid = pay(
         &app,
         &path,
-        &format!("attempt={}&lang=en&name=&number=4242424242424241&expiration_month=13&expiration_year=2031&security_code=12", attempt()),
+        &CardForm::new("4242424242424241")
+            .set("name", "")
+            .set("expiration_month", "13")
+            .set("security_code", "12")
+            .encoded(),
     )
     .await;
     assert_eq!(invalid.status, 422);
+    assert!(invalid.text.contains("Please correct the details below."));
     for message in [
         "Enter the name on the card.",
         "This card number is not valid.",
