@@ -63,7 +63,7 @@ main{max-width:28rem;margin:0 auto;padding:1rem}\
 h1{font-size:1.35rem;margin:0 0 .25rem;overflow-wrap:anywhere}\
 .desc{white-space:pre-wrap;overflow-wrap:anywhere;color:#444;margin:0 0 .75rem}\
 .amount{font-size:2rem;font-weight:700;margin:0}\
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
+label,legend{display:block;font-weight:600;margin:.75rem 0 .25rem;padding:0}legend+.row label{font-weight:400;margin-top:0}\
 input{width:100%;font:inherit;padding:.65rem;border:1px solid #8a8f98;border-radius:8px;background:#fff;color:#1a1a1a}\
 input[aria-invalid=true]{border-color:#b00020}\
 fieldset{border:0;padding:0;margin:0}.sub{margin:.25rem 0 0}\

@@ -225,8 +225,11 @@ impl Page<'_> {
             "autocomplete=\"cc-number\" inputmode=\"numeric\" maxlength=\"23\" required",
             "",
         );
-        out.push_str("<fieldset class=\"row\">");
-        out.push_str("<div>");
+        // The month and year are one answer: the legend names it for screen readers. The row is
+        // a div of its own, since a legend does not sit well in a flex fieldset.
+        out.push_str("<fieldset>");
+        element(out, "legend", "", t.expiry);
+        out.push_str("<div class=\"row\"><div>");
         field(
             out,
             "expiration_month",
@@ -242,7 +245,7 @@ impl Page<'_> {
             "autocomplete=\"cc-exp-year\" inputmode=\"numeric\" maxlength=\"4\" required",
             form.expiration_year,
         );
-        out.push_str("</div></fieldset>");
+        out.push_str("</div></div></fieldset>");
         field(
             out,
             "security_code",

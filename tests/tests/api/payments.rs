@@ -193,6 +193,10 @@ async fn the_page_shows_the_link_escaped_in_the_buyers_language() {
     assert!(english.text.contains("<html lang=\"en\">"));
     assert!(english.text.contains("Pay ฿1,234.00"));
     assert!(
+        english.text.contains("<fieldset><legend>Expiry date</legend>"),
+        "month and year are named as one answer"
+    );
+    assert!(
         english.text.contains("href=\"?lang=th\""),
         "a switch back to Thai"
     );
