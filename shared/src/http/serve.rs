@@ -188,6 +188,60 @@ fn log_level(setting: Option<&str>) -> LevelFilter {
 mod tests {
     use super::{LevelFilter, env, log_level};
 
+    /// A request as API Gateway hands it over, naming `domain` as the API's (or no domain). The
+    /// Host header is the gateway's own (lambda_http builds the URI from it first).
+    fn request_on(domain: Option<&str>) -> lambda_http::Request {
+        let mut context = serde_json::json!({
+            "accountId": "123456789012", "apiId": "abc123", "requestId": "r",
+            "routeKey": "$default", "stage": "$default", "time": "26/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 0,
+            "http": {"method": "GET", "path": "/", "protocol": "HTTP/1.1",
+                     "sourceIp": "198.51.100.7", "userAgent": ""},
+        });
+        if let Some(domain) = domain {
+            context["domainName"] = domain.into();
+        }
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+            "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com"},
+            "requestContext": context, "isBase64Encoded": false,
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("an HTTP API event")
+    }
+
+    #[test]
+    fn with_no_base_url_links_lead_to_the_gateways_own_domain_and_nowhere_else() {
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let store = crate::store::Store::new(client, "t");
+        let configured = super::AppContext::new(store.clone(), "https://pay.example.com/p/");
+        let derived = super::AppContext::new(store, "");
+        let own = request_on(Some("abc123.execute-api.us-east-1.amazonaws.com"));
+        assert_eq!(
+            configured.payment_base(&own).unwrap(),
+            "https://pay.example.com/p"
+        );
+        assert_eq!(
+            derived.payment_base(&own).unwrap(),
+            "https://abc123.execute-api.us-east-1.amazonaws.com/pay"
+        );
+        // Whatever names the domain, a link must not lead to another host or path.
+        for domain in [
+            None,
+            Some(""),
+            Some("evil.example/x"),
+            Some("a@evil.example"),
+        ] {
+            assert!(
+                derived.payment_base(&request_on(domain)).is_err(),
+                "{domain:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_missing_setting_is_an_error_that_names_it() {
         // PATH is set in every environment tests run in; this name in none.

@@ -445,5 +445,7 @@ mod tests {
             origin_of("https://pay.example.com"),
             "https://pay.example.com"
         );
+        // A host shorter than its scheme: the path is looked for right after "://".
+        assert_eq!(origin_of("https://a.b/pay"), "https://a.b");
     }
 }

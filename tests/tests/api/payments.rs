@@ -193,7 +193,9 @@ async fn the_page_shows_the_link_escaped_in_the_buyers_language() {
     assert!(english.text.contains("<html lang=\"en\">"));
     assert!(english.text.contains("Pay ฿1,234.00"));
     assert!(
-        english.text.contains("<fieldset><legend>Expiry date</legend>"),
+        english
+            .text
+            .contains("<fieldset><legend>Expiry date</legend>"),
         "month and year are named as one answer"
     );
     assert!(
