@@ -192,9 +192,8 @@ impl Store {
     }
 
     /// The pause before trying a cancelled transaction (`what`) again, for the `round`th time
-    /// (from 1): counted, logged, and jittered between half and all of `first_ms` doubled each
-    /// round up to 32 times. Jitter spreads the retries of writers that collided, so that they do
-    /// not collide again in step.
+    /// (from 1): counted, logged, and drawn from [`backoff_window`]. Jitter spreads the retries
+    /// of writers that collided, so that they do not collide again in step.
     async fn pause_before_retry(&self, what: &'static str, round: u32, first_ms: u32) {
         self.usage
             .transaction_retries
@@ -203,10 +202,17 @@ impl Store {
             round,
             "{what} cancelled by a conflict or throttling; retrying"
         );
-        let ceiling = first_ms << (round.max(1) - 1).min(5);
-        let pause = ceiling / 2 + random_below(ceiling / 2 + 1);
+        let window = backoff_window(round, first_ms);
+        let pause = window.start() + random_below(window.end() - window.start() + 1);
         tokio::time::sleep(std::time::Duration::from_millis(u64::from(pause))).await;
     }
+}
+
+/// The pauses, in milliseconds, to draw from before retry `round` (from 1): between half and all
+/// of `first_ms` doubled each round, up to 32 times `first_ms`.
+fn backoff_window(round: u32, first_ms: u32) -> std::ops::RangeInclusive<u32> {
+    let ceiling = first_ms << (round.max(1) - 1).min(5);
+    ceiling / 2..=ceiling
 }
 
 /// Why DynamoDB cancelled a `TransactWriteItems`, as far as a caller that may retry cares.
@@ -391,6 +397,20 @@ mod tests {
             (),
         );
         assert!(matches!(cancellation(&err, &[0]), Cancellation::Other));
+    }
+
+    #[test]
+    fn retry_pauses_double_from_the_first_up_to_32_times_it() {
+        assert_eq!(backoff_window(1, 20), 10..=20);
+        assert_eq!(backoff_window(2, 20), 20..=40);
+        assert_eq!(backoff_window(3, 10), 20..=40);
+        assert_eq!(backoff_window(6, 20), 320..=640);
+        assert_eq!(backoff_window(40, 20), 320..=640);
+        assert_eq!(
+            backoff_window(0, 20),
+            10..=20,
+            "round 0 is taken as the first"
+        );
     }
 
     #[test]
