@@ -203,7 +203,7 @@ impl Store {
             "{what} cancelled by a conflict or throttling; retrying"
         );
         let window = backoff_window(round, first_ms);
-        let pause = window.start() + random_below(window.end() - window.start() + 1);
+        let pause = pick(window, random_below);
         tokio::time::sleep(std::time::Duration::from_millis(u64::from(pause))).await;
     }
 }
@@ -213,6 +213,11 @@ impl Store {
 fn backoff_window(round: u32, first_ms: u32) -> std::ops::RangeInclusive<u32> {
     let ceiling = first_ms << (round.max(1) - 1).min(5);
     ceiling / 2..=ceiling
+}
+
+/// A number in `window`, given `below(n)`, a number below `n` (random, in use).
+fn pick(window: std::ops::RangeInclusive<u32>, below: impl FnOnce(u32) -> u32) -> u32 {
+    window.start() + below(window.end() - window.start() + 1)
 }
 
 /// Why DynamoDB cancelled a `TransactWriteItems`, as far as a caller that may retry cares.
@@ -411,6 +416,13 @@ mod tests {
             10..=20,
             "round 0 is taken as the first"
         );
+    }
+
+    #[test]
+    fn a_pause_is_picked_anywhere_in_its_window_ends_included() {
+        assert_eq!(pick(320..=640, |_| 0), 320);
+        assert_eq!(pick(320..=640, |n| n - 1), 640);
+        assert_eq!(pick(10..=20, |n| n / 2), 15);
     }
 
     #[test]
