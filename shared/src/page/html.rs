@@ -66,7 +66,7 @@ h1{font-size:1.35rem;margin:0 0 .25rem;overflow-wrap:anywhere}\
 label,legend{display:block;font-weight:600;margin:.75rem 0 .25rem;padding:0}legend+.row label{font-weight:400;margin-top:0}\
 input{width:100%;font:inherit;padding:.65rem;border:1px solid #8a8f98;border-radius:8px;background:#fff;color:#1a1a1a}\
 input[aria-invalid=true]{border-color:#b00020}\
-fieldset{border:0;padding:0;margin:0}.sub{margin:.25rem 0 0}\
+fieldset{border:0;padding:0;margin:.75rem 0 0}legend{margin-top:0}.sub{margin:.25rem 0 0}\
 .row{display:flex;gap:.75rem}.row>div{flex:1}\
 button{width:100%;margin-top:1.25rem;padding:.85rem;font:inherit;font-weight:700;color:#fff;background:#1d4ed8;border:0;border-radius:8px}\
 .err{color:#b00020;margin:.25rem 0 0}\
