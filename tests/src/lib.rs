@@ -46,7 +46,9 @@ pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .http_client(shared::store::http_client())
+        .http_client(shared::store::http_client(
+            shared::store::TrustRoots::Amazon,
+        ))
         .interceptor(iam::RecordAccess)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

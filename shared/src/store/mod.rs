@@ -55,8 +55,8 @@ mod table;
 
 pub use charges::{ATTEMPT_TTL, ChargePage, PAY_ATTEMPTS, PayOutcome};
 pub use client::{
-    ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, http_client, lambda_client, operator_client,
-    resilience,
+    AMAZON_TRUST_SERVICES_ROOTS, ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, TrustRoots,
+    http_client, lambda_client, operator_client, resilience,
 };
 pub use collection::{ANCHOR_TTL, SETTLE};
 pub use idempotency::IDEMPOTENCY_TTL;

@@ -507,7 +507,9 @@ fn pk_of(owner: &Principal) -> String {
 async fn main() {
     let flights = Arc::new(Flights::default());
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(shared::store::http_client())
+        .http_client(shared::store::http_client(
+            shared::store::TrustRoots::Amazon,
+        ))
         .load()
         .await;
     let config = shared::store::resilience(aws_sdk_dynamodb::config::Builder::from(&sdk))
