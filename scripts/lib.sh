@@ -68,3 +68,32 @@ build_host_bootstraps() {
     --lambda-dir "$ROOT/target/lambda-host" "${packages[@]}"
   export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda-host"
 }
+
+# Lays out the bootstraps of a `sam build` in $1 (default .aws-sam/build) as the Lambda emulator
+# tests read them, <function>/bootstrap under $2, each function named by its template resource's
+# Binary, and exports LAMBDA_BOOTSTRAP_DIR=$2. Hard links, not copies: the tests run the very
+# files that would be deployed.
+collect_sam_bootstraps() {
+  local build=$1 dest=$2 line
+  rm -rf "$dest" && mkdir -p "$dest"
+  while read -r line; do
+    local id=${line%% *} binary=${line#* }
+    [ -f "$build/$id/bootstrap" ] || { echo "no $build/$id/bootstrap: run sam build first" >&2; return 1; }
+    mkdir -p "$dest/$binary"
+    ln "$build/$id/bootstrap" "$dest/$binary/bootstrap"
+  done < <("$ROOT/.venv/bin/python" - "$ROOT/template.yaml" <<'PY'
+import sys
+from samcli.yamlhelper import yaml_parse
+with open(sys.argv[1]) as f:
+    template = yaml_parse(f.read())
+for logical_id, resource in template["Resources"].items():
+    if resource["Type"] == "AWS::Serverless::Function":
+        print(logical_id, resource["Metadata"]["BuildProperties"]["Binary"])
+PY
+  )
+  if [ "$(ls "$dest" | wc -l)" -ne "$(ls -d "$ROOT"/functions/*/ | wc -l)" ]; then
+    echo "$build holds $(ls "$dest" | wc -l) of the $(ls -d "$ROOT"/functions/*/ | wc -l) functions" >&2
+    return 1
+  fi
+  export LAMBDA_BOOTSTRAP_DIR=$dest
+}

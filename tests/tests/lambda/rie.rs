@@ -34,9 +34,26 @@ const RIE: &str = concat!(
 const BUILD_HINT: &str = "run scripts/test, which builds the functions into target/lambda-host \
     and sets LAMBDA_BOOTSTRAP_DIR (see build_host_bootstraps in scripts/lib.sh)";
 
-/// `<LAMBDA_BOOTSTRAP_DIR>/<function>/bootstrap`, as `cargo lambda build --release` lays it out.
+/// ELF machine numbers of the two architectures Lambda runs.
+const EM_X86_64: u16 = 0x3e;
+const EM_AARCH64: u16 = 0xb7;
+
+#[cfg(target_arch = "x86_64")]
+const HOST_MACHINE: u16 = EM_X86_64;
+#[cfg(target_arch = "aarch64")]
+const HOST_MACHINE: u16 = EM_AARCH64;
+
+/// Debian's user-mode emulator for aarch64 and the arm64 C library it loads the bootstrap with
+/// (packages `qemu-user-static` and `libc6-arm64-cross`, installed by scripts/setup).
+const QEMU_AARCH64: &str = "/usr/bin/qemu-aarch64-static";
+const ARM64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
+
+/// The command that runs `<LAMBDA_BOOTSTRAP_DIR>/<function>/bootstrap` (laid out as `cargo lambda
+/// build --release` does) on this machine: the bootstrap itself when it is built for this
+/// machine, or, for the arm64 build that the template deploys by default, the bootstrap under
+/// qemu's user-mode emulation (slow, so only behaviour is tested that way, never timing).
 /// Missing is a failure, not a skip: a skipped test would pass while proving nothing.
-fn bootstrap(function: &str) -> PathBuf {
+fn bootstrap_command(function: &str) -> Vec<PathBuf> {
     let dir = std::env::var("LAMBDA_BOOTSTRAP_DIR")
         .ok()
         .filter(|dir| !dir.is_empty())
@@ -48,16 +65,33 @@ fn bootstrap(function: &str) -> PathBuf {
     std::fs::File::open(&path)
         .and_then(|mut f| f.read_exact(&mut header))
         .unwrap_or_else(|e| panic!("no bootstrap at {} ({e}): {BUILD_HINT}", path.display()));
-    // An arm64 build (the template's default architecture) cannot run under this x86_64 emulator;
-    // say so rather than let the invocation fail with an exec format error in the log.
-    let machine = u16::from_le_bytes([header[18], header[19]]);
     assert!(
-        &header[..4] == b"\x7fELF" && machine == 0x3e,
-        "{} is not an x86_64 Linux executable (ELF machine {machine:#x}): {BUILD_HINT}, \
-         without --arm64",
+        &header[..4] == b"\x7fELF",
+        "{} is not an executable: {BUILD_HINT}",
         path.display()
     );
-    path
+    match u16::from_le_bytes([header[18], header[19]]) {
+        machine if machine == HOST_MACHINE => vec![path],
+        EM_AARCH64 => {
+            assert!(
+                Path::new(QEMU_AARCH64).exists()
+                    && Path::new(ARM64_SYSROOT)
+                        .join("lib/ld-linux-aarch64.so.1")
+                        .exists(),
+                "{} is an arm64 bootstrap, and running it here needs {QEMU_AARCH64} and the arm64 \
+                 C library under {ARM64_SYSROOT}: run scripts/setup (Debian packages \
+                 qemu-user-static and libc6-arm64-cross)",
+                path.display()
+            );
+            vec![QEMU_AARCH64.into(), "-L".into(), ARM64_SYSROOT.into(), path]
+        }
+        machine => panic!(
+            "{} is built for ELF machine {machine:#x}, which this {} machine cannot run: \
+             {BUILD_HINT}",
+            path.display(),
+            rie_arch!()
+        ),
+    }
 }
 
 /// A port nothing listens on right now.
@@ -90,7 +124,7 @@ impl Rie {
     /// the DynamoDB at `endpoint` (the harness's DynamoDB Local, usually) and `table`. The emulator
     /// only execs the bootstrap on the first invocation.
     pub fn start(function: &str, table: &str, endpoint: &str) -> Self {
-        let bootstrap = bootstrap(function);
+        let command = bootstrap_command(function);
         let (port, api_port) = (free_port(), free_port());
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("rie-{function}-{}.log", std::process::id()));
@@ -101,7 +135,9 @@ impl Rie {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--runtime-api-address")
             .arg(format!("127.0.0.1:{api_port}"))
-            .arg(&bootstrap)
+            // The emulator execs these words as the runtime: the bootstrap, or qemu and its
+            // arguments then the bootstrap.
+            .args(&command)
             // Only what Lambda itself would set: nothing of the test process's environment leaks
             // in (such as a developer's AWS profile or RUST_LOG).
             .env_clear()
