@@ -1,8 +1,10 @@
-// Starts Amazon DynamoDB Local listening on 127.0.0.1 only.
+// Starts Amazon DynamoDB Local listening on one address only: 127.0.0.1, or the address in the
+// system property links.dynamodb.host (scripts/sam-local uses the Docker bridge's own address, so
+// that sam local's containers reach it and nothing beyond this machine does).
 //
 // DynamoDB Local has no host option: its server always binds every interface. This launcher builds
 // the server exactly as DynamoDB Local's own command line does, then sets the host of its Jetty
-// connector to loopback before starting it. Run as a single-file source program (java Foo.java).
+// connector before starting it. Run as a single-file source program (java Foo.java).
 import java.lang.reflect.Field;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
@@ -16,11 +18,15 @@ public class DynamoDBLocalLoopback {
         Field field = DynamoDBProxyServer.class.getDeclaredField("server");
         field.setAccessible(true);
         Server jetty = (Server) field.get(proxy);
+        String host = System.getProperty("links.dynamodb.host", "127.0.0.1");
+        if (host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) {
+            throw new IllegalArgumentException("refusing to bind every interface: " + host);
+        }
         for (Connector connector : jetty.getConnectors()) {
-            ((ServerConnector) connector).setHost("127.0.0.1");
+            ((ServerConnector) connector).setHost(host);
         }
         proxy.start();
-        System.out.println("DynamoDB Local listening on 127.0.0.1");
+        System.out.println("DynamoDB Local listening on " + host);
         proxy.join();
     }
 }
