@@ -1,0 +1,268 @@
+"""The API as `sam local start-api` serves it: SAM's local API Gateway, the template's routes and
+each function's x86_64 bootstrap in a Lambda container, against DynamoDB Local.
+
+Run by scripts/sam-local, which starts all of that and sets LINKS_API_URL, LINKS_TEST_KEY and
+SAM_LOCAL_ENV_VARS. Each error kind is checked for its status and its whole Omise error body, as a
+client would see it through the gateway; the in-process and Lambda emulator tests cover the
+reasons behind each one. Standard library only.
+"""
+
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from base64 import b64encode
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ERRORS = "https://docs.omise.co/api/errors#"
+UNKNOWN_LINK = "link_test_0000000000000000000000000"
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run these tests through scripts/sam-local")
+    return value
+
+
+API = env("LINKS_API_URL")
+KEY = env("LINKS_TEST_KEY")
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.text = status, headers, body.decode("utf-8")
+
+    @property
+    def json(self):
+        return json.loads(self.text)
+
+    def __repr__(self):
+        return f"{self.status} {self.text[:500]}"
+
+
+def call(method, path, key=KEY, data=None, headers=None):
+    """One request to the gateway. `data`: a dict (form-encoded), bytes or None."""
+    headers = dict(headers or {})
+    if isinstance(data, dict):
+        data = urllib.parse.urlencode(data).encode()
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    if key is not None:
+        headers["Authorization"] = "Basic " + b64encode(f"{key}:".encode()).decode()
+    request = urllib.request.Request(API + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers, error.read())
+
+
+def assert_error(answer, status, code, message):
+    """The status and the whole body: exactly Omise's four fields."""
+    assert answer.status == status, answer
+    assert answer.headers["Content-Type"].startswith("application/json"), answer.headers
+    assert answer.json == {
+        "object": "error",
+        "location": ERRORS + code.replace("_", "-"),
+        "code": code,
+        "message": message,
+    }, answer
+
+
+def as_stored(link):
+    """`link` without the time its embedded charges list was read (its `to`, which is now)."""
+    link = json.loads(json.dumps(link))
+    del link["charges"]["to"]
+    return link
+
+
+def create(title="ค่าอาหาร", **params):
+    fields = {"amount": 50000, "currency": "thb", "title": title, "description": "Lunch for two"}
+    fields.update(params)
+    answer = call("POST", "/links", data=fields)
+    assert answer.status == 200, answer
+    return answer.json
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_401_without_a_key_with_an_unknown_key_and_with_a_public_key():
+    # Keys are a prefix and 25 characters: the second is well formed but unknown.
+    for key in (None, "skey_test_5" + "unknown" * 2, "skey_test_5" + "unknown" * 3 + "xyz",
+                "pkey_test_5" + "public" * 4):
+        answer = call("GET", "/links", key=key)
+        assert_error(answer, 401, "authentication_failure", "authentication failed")
+        assert answer.headers["WWW-Authenticate"].startswith("Basic"), answer.headers
+
+
+def test_404_for_an_unknown_link_and_an_unknown_route():
+    assert_error(
+        call("GET", f"/links/{UNKNOWN_LINK}"),
+        404,
+        "not_found",
+        f"link {UNKNOWN_LINK} was not found",
+    )
+    # No route matches: the gateway's $default route, to the not-found function.
+    assert_error(call("GET", "/nowhere"), 404, "not_found", "path /nowhere was not found")
+
+
+def test_405_for_a_known_path_with_another_method():
+    answer = call("PUT", "/links", data={"amount": 50000})
+    assert_error(
+        answer, 405, "method_not_allowed", "method not allowed; this path accepts GET, POST"
+    )
+    assert answer.headers["Allow"] == "GET, POST"
+
+
+def test_400_for_each_kind_of_bad_parameter():
+    assert_error(
+        call("POST", "/links", data={"amount": 50000, "currency": "thb", "description": "d"}),
+        400,
+        "bad_request",
+        "title is required",
+    )
+    assert_error(
+        call(
+            "POST",
+            "/links",
+            data=b'{"amount":',
+            headers={"Content-Type": "application/json"},
+        ),
+        400,
+        "bad_request",
+        "the body is not valid JSON: EOF while parsing a value at line 1 column 10",
+    )
+    answer = call("POST", "/links", data={"amount": "lots", "currency": "thb", "title": "t",
+                                          "description": "d"})
+    assert answer.status == 400 and answer.json["code"] == "invalid_amount", answer
+    assert_error(answer, 400, "invalid_amount", answer.json["message"])
+    assert "amount" in answer.json["message"]
+    answer = call("GET", "/links?limit=-1")
+    assert_error(answer, 400, "invalid_page", answer.json["message"])
+    assert "limit" in answer.json["message"]
+    answer = call("GET", "/links?order=sideways")
+    assert_error(answer, 400, "invalid_filters", answer.json["message"])
+    assert "order" in answer.json["message"]
+
+
+def test_413_and_415_for_bodies_the_api_does_not_read():
+    big = call("POST", "/links", data={"amount": 50000, "currency": "thb", "title": "t",
+                                       "description": "x" * (40 * 1024)})
+    assert_error(big, 413, "payload_too_large", big.json["message"])
+    text = call("POST", "/links", data=b"amount=50000", headers={"Content-Type": "text/plain"})
+    assert_error(text, 415, "unsupported_media_type", text.json["message"])
+
+
+def test_422_for_an_idempotency_key_reused_with_other_parameters():
+    key = {"Idempotency-Key": "sam-local-" + os.urandom(8).hex()}
+    fields = {"amount": 50000, "currency": "thb", "title": "once", "description": "d"}
+    first = call("POST", "/links", data=fields, headers=key)
+    replay = call("POST", "/links", data=fields, headers=key)
+    other = call("POST", "/links", data={**fields, "amount": 60000}, headers=key)
+    assert first.status == 200 and replay.json == first.json, (first, replay)
+    assert_error(other, 422, "idempotency_key_reused", other.json["message"])
+
+
+# --- successes ---------------------------------------------------------------------------------
+
+
+def test_create_retrieve_list_and_destroy_twice_keep_thai_text_exact():
+    title = "ค่าอาหาร ๒ ที่ — น้ำเต้าหู้"
+    link = create(title=title)
+    assert link["object"] == "link" and link["title"] == title and link["amount"] == 50000
+    assert link["payment_uri"].startswith(API + "/pay/"), link
+    assert as_stored(call("GET", f"/links/{link['id']}").json) == as_stored(link)
+    listed = call("GET", "/links?limit=100&order=reverse_chronological").json
+    assert listed["object"] == "list" and link["id"] in [l["id"] for l in listed["data"]]
+    first = call("DELETE", f"/links/{link['id']}")
+    second = call("DELETE", f"/links/{link['id']}")
+    assert first.status == 200 and first.json["deleted"] is True, first
+    assert second.status == 200 and second.json["deleted_at"] == first.json["deleted_at"], second
+
+
+def test_the_payment_page_answers_every_state_with_its_security_headers():
+    link = create(title="หน้าชำระเงิน")
+    token = link["payment_uri"].rsplit("/", 1)[1]
+    page = call("GET", f"/pay/{token}", key=None)
+    assert page.status == 200, page
+    assert page.headers["Content-Type"].startswith("text/html"), page.headers
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"], page.headers
+    assert "หน้าชำระเงิน" in page.text and "<form" in page.text
+    call("DELETE", f"/links/{link['id']}")
+    destroyed = call("GET", f"/pay/{token}", key=None)
+    unknown = call("GET", "/pay/" + "A" * len(token), key=None)
+    for answer, status in ((destroyed, 410), (unknown, 404)):
+        assert answer.status == status, answer
+        assert answer.headers["Content-Type"].startswith("text/html"), answer.headers
+        assert "<form" not in answer.text
+
+
+# --- sam local invoke --------------------------------------------------------------------------
+
+
+def test_sam_local_invoke_runs_one_function_with_a_generated_http_api_event(tmp_path):
+    link = create(title="เรียกตรง")
+    sam = str(ROOT / ".venv" / "bin" / "sam")
+    generated = subprocess.run(
+        [sam, "local", "generate-event", "apigateway", "http-api-proxy"],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    event = json.loads(generated.stdout)
+    path = f"/links/{link['id']}"
+    event.update(
+        routeKey="GET /links/{id}",
+        rawPath=path,
+        rawQueryString="",
+        pathParameters={"id": link["id"]},
+        body=None,
+        isBase64Encoded=False,
+        cookies=[],
+    )
+    event.pop("queryStringParameters", None)
+    event.pop("stageVariables", None)
+    event["headers"] = {
+        "host": urllib.parse.urlsplit(API).netloc,
+        "authorization": "Basic " + b64encode(f"{KEY}:".encode()).decode(),
+    }
+    event["requestContext"].pop("authorizer", None)
+    event["requestContext"]["routeKey"] = "GET /links/{id}"
+    event["requestContext"]["http"].update(method="GET", path=path)
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event))
+
+    invoked = subprocess.run(
+        [sam, "local", "invoke", "RetrieveLinkFunction",
+         "--template", str(ROOT / ".aws-sam" / "build" / "template.yaml"),
+         "--skip-pull-image", "--event", str(event_file),
+         "--env-vars", env("SAM_LOCAL_ENV_VARS"),
+         "--parameter-overrides", "Architecture=x86_64"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert invoked.returncode == 0, invoked.stderr[-3000:]
+    # SAM prints the function's response as the last line of its standard output.
+    response = json.loads(invoked.stdout.strip().splitlines()[-1])
+    assert response["statusCode"] == 200, response
+    assert as_stored(json.loads(response["body"])) == as_stored(link)
+
+
+# --- last: it spends the failed-authentication budget of one warm container ---------------------
+
+
+def test_429_once_an_address_spends_its_failed_authentication_budget():
+    # The budget (20 failures, then one more every 3 s) is kept per warm process: this route's
+    # container is used by no other test, so its count starts at zero.
+    path = f"/links/{UNKNOWN_LINK}/charges"
+    # Well formed, so each costs a lookup, and each different: an unknown key is remembered, and
+    # the same one again is refused without a lookup (and without spending the budget).
+    answers = [call("GET", path, key=f"skey_test_{i:025d}") for i in range(25)]
+    statuses = [a.status for a in answers]
+    assert statuses[:20] == [401] * 20, statuses
+    limited = answers[-1]
+    assert_error(limited, 429, "too_many_requests", limited.json["message"])
+    assert int(limited.headers["Retry-After"]) >= 1, limited.headers
