@@ -14,6 +14,9 @@
 //! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda-host`), holding `<function>/bootstrap`
 //! to run; `LAMBDA_PACKAGE_DIR`, holding the stripped `<function>/bootstrap` and `<function>.zip`
 //! whose sizes are reported; the AWS variables and `AWS_ENDPOINT_URL_DYNAMODB` of DynamoDB Local.
+//! Optionally `LAMBDA_ANCHOR_BOOTSTRAP`: another project's Lambda bootstrap (the README names the
+//! one measured), spawned in the same init rotation as the functions so that the ratio of their
+//! init times to its is taken under the same conditions; `LAMBDA_ANCHOR_NAME` labels it.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use http_body_util::{BodyExt, Full};
@@ -24,7 +27,7 @@ use shared::chrono::Utc;
 use shared::domain::currency::Currency;
 use shared::domain::link::NewLink;
 use shared::domain::principal::Principal;
-use shared::store::{CreateOutcome, Store, http_client, resilience};
+use shared::store::{CreateOutcome, Store, TrustRoots, http_client, resilience};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
@@ -567,6 +570,45 @@ fn file_size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
+/// The anchor's row and each function's init as a fraction of the anchor's, from the same
+/// rotation of spawns.
+fn print_anchor(rows: &mut HashMap<&str, Row>, label: &str) {
+    let row = rows.get_mut("anchor").expect("the anchor was measured");
+    let anchor = median(&mut row.init);
+    let (min, max) = (
+        row.init.iter().min().unwrap().as_secs_f64() * 1e3,
+        row.init.iter().max().unwrap().as_secs_f64() * 1e3,
+    );
+    let na = || "n/a".to_owned();
+    println!("| anchor | stripped bootstrap | zipped | init, median (min–max) |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| {label} | {} | {} | {} ({min:.1}–{max:.1}) |",
+        row.stripped.map_or_else(na, mib),
+        row.zipped.map_or_else(na, mib),
+        ms(anchor, 1),
+    );
+    println!();
+    let mut ratios: Vec<(f64, &str)> = FUNCTIONS
+        .iter()
+        .filter(|name| **name != "not-found")
+        .map(|name| {
+            let mut init = rows[name].init.clone();
+            (
+                median(&mut init).as_secs_f64() / anchor.as_secs_f64(),
+                *name,
+            )
+        })
+        .collect();
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    println!(
+        "Init against the anchor, same run and rotation: {:.2}× ({}) to {:.2}× ({}) of its median.",
+        low.0, low.1, high.0, high.1
+    );
+    println!();
+}
+
 /// One row of the table.
 #[derive(Default)]
 struct Row {
@@ -587,6 +629,27 @@ async fn main() {
     let packages = std::env::var("LAMBDA_PACKAGE_DIR").map(PathBuf::from).ok();
     let bootstrap = |name: &str| bootstraps.join(name).join("bootstrap");
     let mut rows: HashMap<&str, Row> = FUNCTIONS.iter().map(|f| (*f, Row::default())).collect();
+    // The anchor takes its turn in the init rotation below, under the name "anchor".
+    let anchor = std::env::var("LAMBDA_ANCHOR_BOOTSTRAP")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let anchor_name = std::env::var("LAMBDA_ANCHOR_NAME").unwrap_or_else(|_| "anchor".to_owned());
+    let mut rotation: Vec<(&'static str, PathBuf)> =
+        FUNCTIONS.iter().map(|f| (*f, bootstrap(f))).collect();
+    if let Some(path) = &anchor {
+        let row = Row {
+            stripped: packages
+                .as_ref()
+                .and_then(|p| file_size(&p.join("anchor").join("bootstrap"))),
+            zipped: packages
+                .as_ref()
+                .and_then(|p| file_size(&p.join("anchor.zip"))),
+            ..Row::default()
+        };
+        rows.insert("anchor", row);
+        rotation.push(("anchor", path.clone()));
+    }
 
     // Sizes of the deployment package: the stripped bootstrap, and it zipped alone.
     for name in FUNCTIONS {
@@ -601,7 +664,7 @@ async fn main() {
 
     // The data the functions serve: a table, an account, a link to read and one to destroy.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client())
+        .http_client(http_client(TrustRoots::Amazon))
         .load()
         .await;
     let table = format!("links-lambda-bench-{}", std::process::id());
@@ -695,15 +758,12 @@ async fn main() {
 
     // Init: spawn to first `/next`. One unmeasured spawn each first brings the binaries into the
     // page cache; then the functions take turns so that any drift in the machine's load is shared.
-    for name in FUNCTIONS {
-        Instance::spawn(name, &bootstrap(name), &table)
-            .await
-            .init_time()
-            .await;
+    for (name, path) in &rotation {
+        Instance::spawn(name, path, &table).await.init_time().await;
     }
     for _ in 0..INIT_RUNS {
-        for name in FUNCTIONS {
-            let mut instance = Instance::spawn(name, &bootstrap(name), &table).await;
+        for (name, path) in &rotation {
+            let mut instance = Instance::spawn(name, path, &table).await;
             let init = instance.init_time().await;
             rows.get_mut(name).unwrap().init.push(init);
         }
@@ -817,6 +877,9 @@ async fn main() {
         );
     }
     println!();
+    if anchor.is_some() {
+        print_anchor(&mut rows, &anchor_name);
+    }
     let ratio = |d: Duration| d.as_secs_f64() / raw.as_secs_f64();
     println!(
         "Init is process start to the first `GET /runtime/invocation/next`, median of {INIT_RUNS} \
