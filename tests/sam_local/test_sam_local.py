@@ -2,14 +2,18 @@
 each function's x86_64 bootstrap in a Lambda container, against DynamoDB Local.
 
 Run by scripts/sam-local, which starts all of that and sets LINKS_API_URL, LINKS_TEST_KEY and
-SAM_LOCAL_ENV_VARS. Each error kind is checked for its status and its whole Omise error body, as a
-client would see it through the gateway; the in-process and Lambda emulator tests cover the
-reasons behind each one. Standard library only.
+SAM_LOCAL_ENV_VARS (and SAM_LOCAL_FIGURES, where the invoke's duration is written). Each error kind
+is checked for its status and its whole Omise error body, as a client would see it through the
+gateway; the two that need a broken DynamoDB (503, 500) through `sam local invoke` with an
+--env-vars file that breaks it. The in-process and Lambda emulator tests cover the reasons behind
+each one. Standard library only.
 """
 
 import json
 import os
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,8 +23,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SAM = str(ROOT / ".venv" / "bin" / "sam")
+BUILT_TEMPLATE = str(ROOT / ".aws-sam" / "build" / "template.yaml")
 ERRORS = "https://docs.omise.co/api/errors#"
 UNKNOWN_LINK = "link_test_0000000000000000000000000"
+RETRY_NOTE = "(a create retried with the same Idempotency-Key is never made twice)"
 
 
 def env(name):
@@ -36,7 +43,8 @@ KEY = env("LINKS_TEST_KEY")
 
 class Answer:
     def __init__(self, status, headers, body):
-        self.status, self.headers, self.text = status, headers, body.decode("utf-8")
+        self.status, self.headers, self.raw = status, headers, body
+        self.text = body.decode("utf-8")
 
     @property
     def json(self):
@@ -62,16 +70,21 @@ def call(method, path, key=KEY, data=None, headers=None):
         return Answer(error.code, error.headers, error.read())
 
 
-def assert_error(answer, status, code, message):
-    """The status and the whole body: exactly Omise's four fields."""
-    assert answer.status == status, answer
-    assert answer.headers["Content-Type"].startswith("application/json"), answer.headers
-    assert answer.json == {
+def error_body(code, message):
+    """Omise's error object: exactly these four fields."""
+    return {
         "object": "error",
         "location": ERRORS + code.replace("_", "-"),
         "code": code,
         "message": message,
-    }, answer
+    }
+
+
+def assert_error(answer, status, code, message):
+    """The status and the whole body."""
+    assert answer.status == status, answer
+    assert answer.headers["Content-Type"].startswith("application/json"), answer.headers
+    assert answer.json == error_body(code, message), answer
 
 
 def as_stored(link):
@@ -174,10 +187,17 @@ def test_422_for_an_idempotency_key_reused_with_other_parameters():
 
 def test_create_retrieve_list_and_destroy_twice_keep_thai_text_exact():
     title = "ค่าอาหาร ๒ ที่ — น้ำเต้าหู้"
-    link = create(title=title)
+    answer = call("POST", "/links", data={"amount": 50000, "currency": "thb", "title": title,
+                                          "description": "Lunch for two"})
+    assert answer.status == 200, answer
+    # Byte for byte: the UTF-8 of the title as sent, not \u escapes nor another normalisation.
+    assert json.dumps(title, ensure_ascii=False).encode() in answer.raw, answer.raw[:400]
+    link = answer.json
     assert link["object"] == "link" and link["title"] == title and link["amount"] == 50000
     assert link["payment_uri"].startswith(API + "/pay/"), link
-    assert as_stored(call("GET", f"/links/{link['id']}").json) == as_stored(link)
+    retrieved = call("GET", f"/links/{link['id']}")
+    assert json.dumps(title, ensure_ascii=False).encode() in retrieved.raw, retrieved.raw[:400]
+    assert as_stored(retrieved.json) == as_stored(link)
     listed = call("GET", "/links?limit=100&order=reverse_chronological").json
     assert listed["object"] == "list" and link["id"] in [l["id"] for l in listed["data"]]
     first = call("DELETE", f"/links/{link['id']}")
@@ -203,23 +223,52 @@ def test_the_payment_page_answers_every_state_with_its_security_headers():
         assert "<form" not in answer.text
 
 
+def svg_path(text):
+    """The `d` of the QR code's path: its drawing."""
+    return text[text.index("<svg"):].split(' d="', 1)[1].split('"', 1)[0]
+
+
+def test_the_qr_code_a_payment_and_the_links_charges_through_their_own_functions():
+    link = create(title="คิวอาร์")
+    token = link["payment_uri"].rsplit("/", 1)[1]
+    page = call("GET", f"/pay/{token}", key=None)
+    qr = call("GET", f"/pay/{token}/qr.svg", key=None)
+    assert qr.status == 200, qr
+    assert qr.headers["Content-Type"] == "image/svg+xml", qr.headers
+    assert svg_path(qr.text) == svg_path(page.text)
+    assert call("GET", "/pay/" + "0" * len(token) + "/qr.svg", key=None).status == 404
+
+    # The buyer's card form, posted from the page's own origin, as a browser does.
+    paid = call("POST", f"/pay/{token}", key=None, headers={"Origin": API}, data={
+        "attempt": os.urandom(16).hex(), "lang": "en", "name": "Somchai Jaidee",
+        "number": "4242424242424242", "expiration_month": "12", "expiration_year": "2031",
+        "security_code": "123",
+    })
+    assert paid.status == 200 and paid.headers["Content-Type"].startswith("text/html"), paid
+    charges = call("GET", f"/links/{link['id']}/charges")
+    assert charges.status == 200 and charges.json["object"] == "list", charges
+    [charge] = charges.json["data"]
+    assert (charge["status"], charge["amount"], charge["card"]["last_digits"]) == (
+        "successful", 50000, "4242"), charge
+    assert call("GET", f"/charges/{charge['id']}").json["id"] == charge["id"]
+
+
 # --- sam local invoke --------------------------------------------------------------------------
 
 
-def test_sam_local_invoke_runs_one_function_with_a_generated_http_api_event(tmp_path):
-    link = create(title="เรียกตรง")
-    sam = str(ROOT / ".venv" / "bin" / "sam")
+def http_api_event(method, route_key, path, path_parameters):
+    """`sam local generate-event apigateway http-api-proxy`, edited to one of the API's routes, as
+    API Gateway would send it for a request with the test key."""
     generated = subprocess.run(
-        [sam, "local", "generate-event", "apigateway", "http-api-proxy"],
+        [SAM, "local", "generate-event", "apigateway", "http-api-proxy"],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )
     event = json.loads(generated.stdout)
-    path = f"/links/{link['id']}"
     event.update(
-        routeKey="GET /links/{id}",
+        routeKey=route_key,
         rawPath=path,
         rawQueryString="",
-        pathParameters={"id": link["id"]},
+        pathParameters=path_parameters,
         body=None,
         isBase64Encoded=False,
         cookies=[],
@@ -231,24 +280,87 @@ def test_sam_local_invoke_runs_one_function_with_a_generated_http_api_event(tmp_
         "authorization": "Basic " + b64encode(f"{KEY}:".encode()).decode(),
     }
     event["requestContext"].pop("authorizer", None)
-    event["requestContext"]["routeKey"] = "GET /links/{id}"
-    event["requestContext"]["http"].update(method="GET", path=path)
+    event["requestContext"]["routeKey"] = route_key
+    event["requestContext"]["http"].update(method=method, path=path)
+    return event
+
+
+def retrieve_link_event(link_id):
+    return http_api_event("GET", "GET /links/{id}", f"/links/{link_id}", {"id": link_id})
+
+
+def env_vars(tmp_path, **changes):
+    """scripts/sam-local's --env-vars file, with some variables changed."""
+    values = json.loads(Path(env("SAM_LOCAL_ENV_VARS")).read_text())
+    values["Parameters"].update(changes)
+    path = tmp_path / "env-vars.json"
+    path.write_text(json.dumps(values))
+    return str(path)
+
+
+def invoke(function, event, tmp_path, env_file=None):
+    """`sam local invoke` of one function of the built template; its response and the seconds the
+    whole command took (a container start, the function's init and the request)."""
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps(event))
-
+    started = time.monotonic()
     invoked = subprocess.run(
-        [sam, "local", "invoke", "RetrieveLinkFunction",
-         "--template", str(ROOT / ".aws-sam" / "build" / "template.yaml"),
+        [SAM, "local", "invoke", function, "--template", BUILT_TEMPLATE,
          "--skip-pull-image", "--event", str(event_file),
-         "--env-vars", env("SAM_LOCAL_ENV_VARS"),
+         "--env-vars", env_file or env("SAM_LOCAL_ENV_VARS"),
          "--parameter-overrides", "Architecture=x86_64"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
+    took = time.monotonic() - started
     assert invoked.returncode == 0, invoked.stderr[-3000:]
     # SAM prints the function's response as the last line of its standard output.
-    response = json.loads(invoked.stdout.strip().splitlines()[-1])
+    return json.loads(invoked.stdout.strip().splitlines()[-1]), took
+
+
+def headers_of(response):
+    return {name.lower(): value for name, value in response.get("headers", {}).items()}
+
+
+def test_sam_local_invoke_runs_one_function_with_a_generated_http_api_event(tmp_path):
+    link = create(title="เรียกตรง")
+    response, took = invoke("RetrieveLinkFunction", retrieve_link_event(link["id"]), tmp_path)
     assert response["statusCode"] == 200, response
+    assert headers_of(response)["content-type"].startswith("application/json"), response
     assert as_stored(json.loads(response["body"])) == as_stored(link)
+    if os.environ.get("SAM_LOCAL_FIGURES"):
+        with open(os.environ["SAM_LOCAL_FIGURES"], "a") as figures:
+            print(f"sam local invoke {took:.1f} s (container start, init, one request)",
+                  file=figures)
+
+
+def test_503_through_sam_local_invoke_when_dynamodb_cannot_be_reached(tmp_path):
+    # The same DynamoDB Local address, on a port where nothing listens: every request is refused.
+    host = urllib.parse.urlsplit(
+        json.loads(Path(env("SAM_LOCAL_ENV_VARS")).read_text())["Parameters"][
+            "AWS_ENDPOINT_URL_DYNAMODB"]).hostname
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        closed = probe.getsockname()[1]
+    broken = env_vars(tmp_path, AWS_ENDPOINT_URL_DYNAMODB=f"http://{host}:{closed}")
+    response, _ = invoke("RetrieveLinkFunction", retrieve_link_event(UNKNOWN_LINK), tmp_path, broken)
+    assert response["statusCode"] == 503, response
+    assert headers_of(response)["retry-after"] == "1", response
+    assert json.loads(response["body"]) == error_body(
+        "service_unavailable", "the service is busy; retry the request shortly " + RETRY_NOTE
+    ), response
+
+
+def test_500_through_sam_local_invoke_when_the_table_is_missing(tmp_path):
+    table = "links-sam-local-missing"
+    broken = env_vars(tmp_path, TABLE_NAME=table)
+    response, _ = invoke("RetrieveLinkFunction", retrieve_link_event(UNKNOWN_LINK), tmp_path, broken)
+    assert response["statusCode"] == 500, response
+    assert json.loads(response["body"]) == error_body(
+        "internal_error", "an internal error occurred; the request may be retried " + RETRY_NOTE
+    ), response
+    # Opaque: nothing of the cause reaches the client.
+    for secret in (table, "ResourceNotFound", "dynamodb"):
+        assert secret not in response["body"], response
 
 
 # --- last: it spends the failed-authentication budget of one warm container ---------------------
