@@ -53,7 +53,8 @@ pub enum TrustRoots {
     /// Amazon's roots and the system's store, for endpoints that may not chain to Amazon: an
     /// `https://` endpoint override (a TLS proxy, a self-hosted emulator) and the operator's
     /// `links-admin`, which runs on a workstation where a corporate proxy may re-sign TLS. The
-    /// system store is read when the client configures its first connection.
+    /// system store is then read when the client is built (`Client::from_conf` builds its
+    /// connector), so at init.
     AmazonAndSystem,
 }
 
