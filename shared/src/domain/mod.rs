@@ -3,7 +3,8 @@
 //!
 //! One module per thing: [`link`] (the payment link and its JSON), [`list`] (list queries and the
 //! list object), [`principal`] (callers and their keys), [`ids`], [`currency`] and [`error`].
-//! [`charge`] and [`card`] are what a buyer's payment leaves behind; events will be a sibling.
+//! [`charge`] and [`card`] are what a buyer's payment leaves behind; events will be a sibling, and
+//! [`webhook`] already signs what their deliveries will carry.
 
 pub mod card;
 pub mod charge;
@@ -13,3 +14,4 @@ pub mod ids;
 pub mod link;
 pub mod list;
 pub mod principal;
+pub mod webhook;
