@@ -58,6 +58,21 @@ pub fn charge_prefix(livemode: bool) -> &'static str {
     if livemode { "chrg_" } else { "chrg_test_" }
 }
 
+/// The id prefix of an event in a mode: `evnt_test_` or `evnt_`.
+pub fn event_prefix(livemode: bool) -> &'static str {
+    if livemode { "evnt_" } else { "evnt_test_" }
+}
+
+/// A new event id, shaped and ordered as link ids are: events list newest first by id alone.
+pub fn new_event_id(livemode: bool, created: DateTime<Utc>) -> String {
+    new_timed_id(event_prefix(livemode), created)
+}
+
+/// Whether `id` has the shape of an event id of the given mode.
+pub fn is_event_id(id: &str, livemode: bool) -> bool {
+    is_timed_id(id, event_prefix(livemode))
+}
+
 /// A new link id: prefix, creation time in ms, 80 random bits.
 pub fn new_link_id(livemode: bool, created: DateTime<Utc>) -> String {
     new_timed_id(link_prefix(livemode), created)

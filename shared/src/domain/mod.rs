@@ -3,13 +3,14 @@
 //!
 //! One module per thing: [`link`] (the payment link and its JSON), [`list`] (list queries and the
 //! list object), [`principal`] (callers and their keys), [`ids`], [`currency`] and [`error`].
-//! [`charge`] and [`card`] are what a buyer's payment leaves behind; events will be a sibling, and
-//! [`webhook`] already signs what their deliveries will carry.
+//! [`charge`] and [`card`] are what a buyer's payment leaves behind; [`event`] is what happened
+//! to them and to links, and [`webhook`] signs what an event's deliveries carry.
 
 pub mod card;
 pub mod charge;
 pub mod currency;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod link;
 pub mod list;
