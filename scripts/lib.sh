@@ -39,6 +39,20 @@ start_dynamodb_local() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 }
 
+# Installs Debian packages with apt-get, as root; fails naming them when that is not possible.
+# Waits for another apt (a concurrent scripts/setup or scripts/sam-local) rather than failing on
+# its lock.
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "$(basename "$0"): needs Debian's $* (apt-get install $*, as root)" >&2
+    return 1
+  fi
+  log "installing Debian packages: $*"
+  local apt=(-qq -o DPkg::Lock::Timeout=300)
+  DEBIAN_FRONTEND=noninteractive apt-get "${apt[@]}" update
+  DEBIAN_FRONTEND=noninteractive apt-get "${apt[@]}" install -y --no-install-recommends "$@" >/dev/null
+}
+
 # The architecture of this machine, in the template's terms (its Architecture parameter).
 host_lambda_arch() {
   case "$(uname -m)" in
