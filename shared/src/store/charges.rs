@@ -10,6 +10,8 @@
 //! - the charge, in the account's partition (`GET /charges/{id}`, `GET /charges`);
 //! - its copy in the link's charge partition (`GET /links/{id}/charges`);
 //! - the counters of both collections (see [`super::collection`]), four updates;
+//! - the `charge.create` event, whose `data` is the charge as the API serves it, and its two
+//!   counters (see [`super::events`]);
 //! - last, the attempt record: the page's form carries a random attempt key, and the record keeps,
 //!   for a day, which charge that attempt made. It is conditioned on no live record holding the
 //!   key, so a form submitted twice (a double click, a refresh, a retry after a lost answer)
@@ -21,6 +23,7 @@
 //! stays payable after a decline.
 
 use super::collection::{COUNTER_SHARDS, Collection};
+use super::events::record_event;
 use super::item::{
     EXPIRES_AT, Item, account_partition, get_bool, get_s, key, link_charges_partition, link_sk, n,
     payment_token_key, s, time,
@@ -28,6 +31,7 @@ use super::item::{
 use super::{Cancellation, Store, cancellation, random_below, sdk_error};
 use crate::domain::charge::Charge;
 use crate::domain::error::ApiError;
+use crate::domain::event::{Event, EventKey};
 use crate::domain::link::Link;
 use crate::domain::list::{DEFAULT_LIMIT, ListQuery};
 use crate::domain::principal::{Principal, hex};
@@ -196,6 +200,13 @@ impl Store {
                         .map(|u| TransactWriteItem::builder().update(u).build()),
                 );
             }
+            let event = Event::new(
+                EventKey::ChargeCreate,
+                owner.livemode,
+                serde_json::to_value(charge.view(now)).map_err(ApiError::internal)?,
+                now,
+            );
+            items.extend(record_event(&self.table, &owner, &event)?);
             let mut record = key(account_partition(&owner), record_sk.clone());
             record.extend([
                 ("charge".into(), s(&charge.id)),

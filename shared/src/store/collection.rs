@@ -1,5 +1,5 @@
-//! Time-ordered collections and their lists: the machinery behind every Omise list (links today;
-//! charges and events next), built once.
+//! Time-ordered collections and their lists: the machinery behind every Omise list (links,
+//! charges and events), built once.
 //!
 //! A [`Collection`] is the set of items in one partition whose sort keys are `<kind>#<id>`, where
 //! every id starts with a fixed prefix and its creation time in fixed-width base 36 (see
@@ -105,6 +105,16 @@ impl Collection {
             kind: "CHRG",
             id_prefix: ids::charge_prefix(owner.livemode),
             anchor_pk: format!("{}#{link_id}", super::item::anchor_partition(owner)),
+        }
+    }
+
+    /// An account's events in the caller's mode (`GET /events`).
+    pub fn events(owner: &Principal) -> Self {
+        Self {
+            pk: super::item::account_partition(owner),
+            kind: "EVNT",
+            id_prefix: ids::event_prefix(owner.livemode),
+            anchor_pk: super::item::anchor_partition(owner),
         }
     }
 

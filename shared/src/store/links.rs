@@ -1,16 +1,23 @@
-//! Links: create (exactly once per idempotency key), retrieve, destroy, list.
+//! Links: create (exactly once per idempotency key), retrieve, destroy, list. Create and destroy
+//! record their events in their own transactions.
 
 use super::collection::{COUNTER_SHARDS, Collection};
+use super::events::record_event;
 use super::idempotency;
 use super::item::{Item, account_partition, key, link_sk, payment_token_item, time};
 use super::{Cancellation, Store, cancellation, random_below, sdk_error};
+use crate::domain::charge::Charge;
 use crate::domain::error::ApiError;
+use crate::domain::event::{Event, EventKey};
 use crate::domain::link::{Link, NewLink};
 use crate::domain::list::ListQuery;
 use crate::domain::principal::Principal;
 use crate::validate::IdempotencyKey;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 /// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
 /// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
@@ -34,8 +41,9 @@ pub struct LinkPage {
 
 impl Store {
     /// Creates a link for `owner`, counting it, in one `TransactWriteItems`: the link, the item
-    /// that finds it from its payment page's token, its count shard, its hour counter and, with an idempotency key, the key's record (holding `render`'s
-    /// response body). Each attempt takes a fresh id and `created` from the clock just before it
+    /// that finds it from its payment page's token, its count shard, its hour counter, its
+    /// `link.create` event (with the event's counters) and, with an idempotency key, the key's
+    /// record (holding `render`'s response body, which is also the event's `data`). Each attempt takes a fresh id and `created` from the clock just before it
     /// is sent (see `collection::SETTLE` for why).
     ///
     /// With a key already used within its lifetime, nothing is written: the same parameters
@@ -81,6 +89,10 @@ impl Store {
                     .into_iter()
                     .map(|update| TransactWriteItem::builder().update(update).build()),
             );
+            // The event carries the link exactly as this create answers it.
+            let data = serde_json::from_str(&body).map_err(ApiError::internal)?;
+            let event = Event::new(EventKey::LinkCreate, owner.livemode, data, now);
+            items.extend(record_event(&self.table, owner, &event)?);
             let record_index = match idempotency_key {
                 Some(k) => {
                     let put = idempotency::put_record(
@@ -142,40 +154,79 @@ impl Store {
             .transpose()
     }
 
-    /// Marks the caller's link `id` deleted at `now` and returns it, or `None` if there is no such
-    /// link: one conditional UpdateItem. Destroying a destroyed link changes nothing and returns it
-    /// with its original `deleted_at`.
+    /// Destroys the caller's link `id` at `now` and answers it as `view` renders it (with its
+    /// embedded charges), or `None` if there is no such link. The first destroy marks the link
+    /// and records its `link.destroy` event (whose `data` is that same answer) in one
+    /// transaction, conditioned on the link not being destroyed yet; destroying a destroyed link
+    /// writes nothing and answers it with its original `deleted_at`.
+    ///
+    /// Three round trips: the link is read first, since the event must hold it and a
+    /// transaction returns nothing on success; then its first charges (only if it has any);
+    /// then the transaction.
     pub async fn destroy_link(
         &self,
         owner: &Principal,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Link>, ApiError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(account_partition(owner), link_sk(id))))
-            .condition_expression("attribute_exists(pk)")
-            .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
-            .expression_attribute_values(":now", time(now))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage.write(out.consumed_capacity());
-                out.attributes().map(Link::try_from).transpose()
+        view: impl Fn(&Link, &[Charge]) -> Result<Value, ApiError>,
+    ) -> Result<Option<Value>, ApiError> {
+        let Some(link) = self.get_link(owner, id).await? else {
+            return Ok(None);
+        };
+        let charges = self.embedded_charges(&link).await?;
+        if link.deleted_at.is_some() {
+            return view(&link, &charges).map(Some);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let destroyed = Link {
+                deleted_at: Some(now),
+                ..link.clone()
+            };
+            let answer = view(&destroyed, &charges)?;
+            let event = Event::new(EventKey::LinkDestroy, owner.livemode, answer.clone(), now);
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(account_partition(owner), link_sk(id))))
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleted_at)")
+                .update_expression("SET deleted_at = :now")
+                .expression_attribute_values(":now", time(now))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut items = vec![TransactWriteItem::builder().update(update).build()];
+            items.extend(record_event(&self.table, owner, &event)?);
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .return_consumed_capacity(self.capacity_report())
+                .send()
+                .await;
+            let err = match result {
+                Ok(out) => {
+                    self.usage.write_all(out.consumed_capacity());
+                    return Ok(Some(answer));
+                }
+                Err(err) => err,
+            };
+            match cancellation(&err, &[0]) {
+                // Destroyed by a concurrent call meanwhile: answered as that call left it.
+                Cancellation::ConditionFailed {
+                    item: Some(item), ..
+                } => return view(&Link::try_from(&item)?, &charges).map(Some),
+                Cancellation::ConditionFailed { item: None, .. } => return Ok(None),
+                Cancellation::Transient if attempt < CREATE_ATTEMPTS => {
+                    self.pause_before_retry("link destroy", attempt, 20).await;
+                }
+                Cancellation::Transient => {
+                    return Err(ApiError::ServiceUnavailable(Box::new(err)));
+                }
+                Cancellation::Other => return Err(sdk_error(err)),
             }
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(sdk_error(err)),
         }
     }
 

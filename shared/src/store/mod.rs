@@ -19,6 +19,8 @@
 //! | a link's charge (copy) | `LINKCHRG#<account>#<mode>#<link id>` | `CHRG#<charge id>` | as the charge |
 //! | a link's charge counters | `LINKCHRG#<account>#<mode>#<link id>` | `COUNT#CHRG#<s>`, `DAY#CHRG#…` | as for links |
 //! | list anchor | `ANCHOR#<account>#<mode>` | `LINK#<from ms>#<position>` | `at` S, `expires_at` N |
+//! | event | `ACCT#<account>#<mode>` | `EVNT#<event id>` | `doc` S (the event, JSON), `deliveries` L of S? |
+//! | event count shard, hours | `ACCT#<account>#<mode>` | `COUNT#EVNT#<s>`, `DAY#EVNT#<yyyy-mm-dd>#<s>` | as for links |
 //! | account | `ACCOUNT#<account>` | `ACCOUNT` | `created` S |
 //! | an account's key | `ACCOUNT#<account>` | `KEY#<sha-256 hex>` | `livemode` BOOL, `prefix` S, `created` S, `revoked_at` S? |
 //! | secret key lookup | `KEY#<sha-256 hex>` | `KEY` | `account_id` S, `livemode` BOOL, `created` S |
@@ -40,13 +42,15 @@
 //!   `GET /charges`, and under its link for `GET /links/{id}/charges`, each a collection of its
 //!   own (see [`charges`]).
 //!
-//! Events will add their own module here beside [`links`] and [`charges`], over the same
-//! [`collection`] machinery.
+//! - Events live beside what they report (`EVNT#<event id>` in the account partition) and are
+//!   written in the same transactions: see [`events`]. Webhook endpoints and their delivery
+//!   queues have partitions of their own: see [`webhooks`].
 
 mod charges;
 mod client;
 pub mod collection;
 mod counters;
+pub mod events;
 mod idempotency;
 pub mod item;
 mod keys;
@@ -59,6 +63,7 @@ pub use client::{
     http_client, lambda_client, operator_client, resilience,
 };
 pub use collection::{ANCHOR_TTL, SETTLE};
+pub use events::{EventPage, MAX_RECORDED_DELIVERIES};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};

@@ -57,8 +57,9 @@ async fn transient_errors_outlasting_the_sdk_retries_answer_503() {
             "GET",
             "/links?from=2026-01-01".to_owned(),
         ),
+        // A destroy writes the link and its event in one transaction.
         (
-            "UpdateItem",
+            "TransactWriteItems",
             Answer::throttling(),
             "DELETE",
             format!("/links/{id}"),
