@@ -4,8 +4,7 @@
 //! being rotated the header carries two signatures, comma-separated, one per secret, so a
 //! receiver that knows either one accepts the delivery.
 //!
-//! Signing is pure computation; the delivery function (a later step of the events issue) adds the
-//! headers. [`verify`] is what a receiver does, kept here so tests and documentation examples can
+//! Signing is pure computation; the delivery function adds the headers. [`verify`] is what a receiver does, kept here so tests and documentation examples can
 //! check a delivery the same way a merchant would.
 
 use base64::Engine;
@@ -66,6 +65,65 @@ pub fn signature_header(secrets: &[&SigningSecret], timestamp: i64, body: &[u8])
         .map(|secret| secret.sign(timestamp, body))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// When a failing endpoint is tried again, and for how long an event is kept for it.
+///
+/// After the `n`th failure in a row the endpoint's oldest waiting event is tried again after
+/// `first × 2^(n-1)`, at most `cap` apart: with the defaults 1, 2, 4, 8, 16, 32 minutes, then
+/// every hour. An event is given up when it is older than `give_up` (three days: more than a
+/// weekend's outage, and well past the 24 hours a merchant may count on).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetrySchedule {
+    pub first: std::time::Duration,
+    pub cap: std::time::Duration,
+    pub give_up: std::time::Duration,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self {
+            first: std::time::Duration::from_secs(60),
+            cap: std::time::Duration::from_secs(3600),
+            give_up: std::time::Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// The default schedule with every duration multiplied by `factor`: tests run the real
+    /// schedule on a faster clock (1/60 turns its minutes into seconds).
+    pub fn scaled(factor: f64) -> Self {
+        let d = Self::default();
+        let scale = |x: std::time::Duration| x.mul_f64(factor.clamp(1e-4, 1.0));
+        Self {
+            first: scale(d.first),
+            cap: scale(d.cap),
+            give_up: scale(d.give_up),
+        }
+    }
+
+    /// The pause before the next try after `failures` failures in a row (from 1).
+    pub fn delay(&self, failures: u32) -> std::time::Duration {
+        let doublings = failures.max(1).saturating_sub(1).min(30);
+        self.first.saturating_mul(1 << doublings).min(self.cap)
+    }
+
+    /// How many tries an event that waits from the start of an outage gets before it is given
+    /// up, and the moments (from the first failure) they happen at.
+    pub fn tries(&self) -> Vec<std::time::Duration> {
+        let mut at = std::time::Duration::ZERO;
+        let mut tries = vec![at];
+        let mut failures = 1;
+        loop {
+            at += self.delay(failures);
+            if at > self.give_up {
+                return tries;
+            }
+            tries.push(at);
+            failures += 1;
+        }
+    }
 }
 
 /// Why a receiver refuses a delivery.
@@ -223,5 +281,24 @@ mod tests {
         assert!(SigningSecret::from_base64("not base64!").is_none());
         assert!(SigningSecret::from_base64("").is_none());
         assert_eq!(format!("{:?}", secret("c2VjcmV0")), "SigningSecret(..)");
+    }
+
+    #[test]
+    fn retries_double_from_a_minute_to_an_hour_and_stop_after_three_days() {
+        let s = RetrySchedule::default();
+        let minutes: Vec<u64> = (1..=9).map(|n| s.delay(n).as_secs() / 60).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(s.delay(0), s.delay(1));
+        assert_eq!(s.delay(u32::MAX).as_secs(), 3600);
+        let tries = s.tries();
+        // 63 minutes of doubling, then hourly up to 72 hours.
+        assert_eq!(tries[6].as_secs(), 63 * 60);
+        assert_eq!(tries.len(), 7 + 70);
+        assert!(tries.last().unwrap().as_secs() <= 72 * 3600);
+        assert!(tries.iter().any(|t| t.as_secs() >= 24 * 3600));
+        let fast = RetrySchedule::scaled(1.0 / 60.0);
+        assert_eq!(fast.delay(1).as_secs(), 1);
+        assert_eq!(fast.delay(9).as_secs(), 60);
+        assert_eq!(fast.tries().len(), tries.len());
     }
 }

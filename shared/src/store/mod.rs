@@ -21,6 +21,8 @@
 //! | list anchor | `ANCHOR#<account>#<mode>` | `LINK#<from ms>#<position>` | `at` S, `expires_at` N |
 //! | event | `ACCT#<account>#<mode>` | `EVNT#<event id>` | `doc` S (the event, JSON), `deliveries` L of S? |
 //! | event count shard, hours | `ACCT#<account>#<mode>` | `COUNT#EVNT#<s>`, `DAY#EVNT#<yyyy-mm-dd>#<s>` | as for links |
+//! | webhook endpoint, its waiting events | `HOOK#<account>#<mode>` | `HOOK`, `QUEUE#<event id>` | see [`webhooks`] |
+//! | a failing endpoint's next try | `HOOKDUE#0` | `<account>#<mode>` | `due` N, `lease` N? |
 //! | account | `ACCOUNT#<account>` | `ACCOUNT` | `created` S |
 //! | an account's key | `ACCOUNT#<account>` | `KEY#<sha-256 hex>` | `livemode` BOOL, `prefix` S, `created` S, `revoked_at` S? |
 //! | secret key lookup | `KEY#<sha-256 hex>` | `KEY` | `account_id` S, `livemode` BOOL, `created` S |
@@ -56,6 +58,7 @@ pub mod item;
 mod keys;
 mod links;
 mod table;
+pub mod webhooks;
 
 pub use charges::{ATTEMPT_TTL, ChargePage, PAY_ATTEMPTS, PayOutcome};
 pub use client::{
@@ -68,6 +71,7 @@ pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};
 pub use links::{CREATE_ATTEMPTS, CreateOutcome, LinkPage};
+pub use webhooks::{ROTATION_OVERLAP, SetWebhook, Waiting, WebhookEndpoint};
 
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;

@@ -1,0 +1,681 @@
+//! Webhook endpoints, and the events waiting for endpoints that failed.
+//!
+//! # Items
+//!
+//! | item | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | endpoint | `HOOK#<account>#<mode>` | `HOOK` | `url` S, `secret` S, `previous_secret` S?, `previous_until` S?, `created` S, `updated` S, `pending` N?, `failures` N? |
+//! | a waiting event | `HOOK#<account>#<mode>` | `QUEUE#<event id>` | `doc` S (the event as first sent), `queued` S |
+//! | a failing endpoint's next try | `HOOKDUE#0` | `<account>#<mode>` | `due` N (ms), `lease` N (ms)? |
+//!
+//! # How delivery uses them
+//!
+//! The stream hands each new event to the delivery function, which sends it at once when its
+//! endpoint has nothing waiting (`pending` 0). When that first try fails, or something is already
+//! waiting, the event joins its endpoint's queue (`QUEUE#<event id>`: event ids sort by time, so
+//! the queue is in creation order) and the endpoint gets a "next try" item in the one `HOOKDUE`
+//! partition. Every minute the delivery function reads that partition, takes a lease on each
+//! endpoint that is due, and works through its queue oldest first: a success removes the event
+//! and moves on, a failure puts the next try off by the [`RetrySchedule`]. So one merchant's
+//! failing endpoint waits on its own and never holds up another's, and a receiver that was down
+//! gets its events, once it is back, in the order they happened.
+//!
+//! The endpoint partition is written only by the admin tool and the delivery function: the API's
+//! functions never touch it, and IAM says so.
+//!
+//! [`RetrySchedule`]: crate::domain::webhook::RetrySchedule
+
+use super::item::{Item, corrupt, get_n, get_s, key, n, parse_time, s, time};
+use super::{Cancellation, Store, cancellation, sdk_error};
+use crate::domain::error::ApiError;
+use crate::domain::principal::Principal;
+use crate::domain::webhook::SigningSecret;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// How long the previous secret still signs after a rotation: a day for the merchant to move
+/// their receiver to the new one.
+pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+/// Bytes of randomness in a signing secret.
+const SECRET_BYTES: usize = 32;
+/// The partition of the failing endpoints' next tries. One partition: only failing endpoints
+/// have an item there, so it stays small; a suffix leaves room to shard it.
+const DUE_PARTITION: &str = "HOOKDUE#0";
+const ENDPOINT_SK: &str = "HOOK";
+
+/// A merchant's webhook endpoint in one mode.
+#[derive(Clone, Debug)]
+pub struct WebhookEndpoint {
+    pub owner: Principal,
+    pub url: String,
+    /// The current signing secret, base64.
+    secret: String,
+    /// The secret before the last rotation, and until when it still signs.
+    previous: Option<(String, DateTime<Utc>)>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Events waiting in the endpoint's queue.
+    pub pending: u64,
+    /// Tries in a row that failed, for the oldest waiting event.
+    pub failures: u32,
+}
+
+impl WebhookEndpoint {
+    /// The secrets deliveries are signed with at `now`: the current one, and the previous one
+    /// during the day after a rotation.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<SigningSecret> {
+        let previous = self
+            .previous
+            .as_ref()
+            .filter(|(_, until)| now < *until)
+            .map(|(secret, _)| secret.as_str());
+        std::iter::once(self.secret.as_str())
+            .chain(previous)
+            .filter_map(SigningSecret::from_base64)
+            .collect()
+    }
+
+    /// Whether a previous secret still signs at `now`.
+    pub fn rotating(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.previous
+            .as_ref()
+            .map(|(_, until)| *until)
+            .filter(|until| now < *until)
+    }
+}
+
+/// An event waiting for its endpoint.
+#[derive(Clone, Debug)]
+pub struct Waiting {
+    pub event_id: String,
+    /// The event's JSON as the stream first carried it: what is sent.
+    pub doc: String,
+    pub queued: DateTime<Utc>,
+}
+
+/// What was set.
+#[derive(Debug)]
+pub struct SetWebhook {
+    pub endpoint: WebhookEndpoint,
+    /// The new signing secret, when the endpoint is new: shown once, to the operator.
+    pub new_secret: Option<String>,
+}
+
+fn mode(owner: &Principal) -> &'static str {
+    if owner.livemode { "live" } else { "test" }
+}
+
+fn endpoint_partition(owner: &Principal) -> String {
+    format!("HOOK#{}#{}", owner.account_id, mode(owner))
+}
+
+fn endpoint_key(owner: &Principal) -> Item {
+    key(endpoint_partition(owner), ENDPOINT_SK.into())
+}
+
+fn queue_sk(event_id: &str) -> String {
+    format!("QUEUE#{event_id}")
+}
+
+fn due_key(owner: &Principal) -> Item {
+    key(
+        DUE_PARTITION.into(),
+        format!("{}#{}", owner.account_id, mode(owner)),
+    )
+}
+
+fn owner_of_due(item: &Item) -> Result<Principal, ApiError> {
+    let sk = get_s(item, super::item::SK)?;
+    match sk.rsplit_once('#') {
+        Some((account, "test")) => Ok(Principal {
+            account_id: account.into(),
+            livemode: false,
+        }),
+        Some((account, "live")) => Ok(Principal {
+            account_id: account.into(),
+            livemode: true,
+        }),
+        _ => Err(corrupt(format!("webhook due item has a bad sk {sk:?}"))),
+    }
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; SECRET_BYTES];
+    // A secret must never be predictable: without a working random source there is none.
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn ms(at: DateTime<Utc>) -> AttributeValue {
+    n(at.timestamp_millis())
+}
+
+fn endpoint_from(owner: &Principal, item: &Item) -> Result<WebhookEndpoint, ApiError> {
+    let optional = |name| item.get(name).and_then(|v: &AttributeValue| v.as_s().ok());
+    let previous = match (optional("previous_secret"), optional("previous_until")) {
+        (Some(secret), Some(until)) => Some((secret.clone(), parse_time(until)?)),
+        _ => None,
+    };
+    Ok(WebhookEndpoint {
+        owner: owner.clone(),
+        url: get_s(item, "url")?.clone(),
+        secret: get_s(item, "secret")?.clone(),
+        previous,
+        created: parse_time(get_s(item, "created")?)?,
+        updated: parse_time(get_s(item, "updated")?)?,
+        pending: get_n(item, "pending")?.unwrap_or(0),
+        failures: get_n(item, "failures")?.unwrap_or(0),
+    })
+}
+
+impl Store {
+    /// Sets `owner`'s endpoint to `url` (already checked with `validate::parse_endpoint`). A new
+    /// endpoint gets a new signing secret; an existing one keeps its secret and its queue.
+    pub async fn set_webhook(
+        &self,
+        owner: &Principal,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SetWebhook, ApiError> {
+        let secret = new_secret();
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .update_expression(
+                "SET #url = :url, updated = :now, created = if_not_exists(created, :now), \
+                 secret = if_not_exists(secret, :secret)",
+            )
+            .expression_attribute_names("#url", "url")
+            .expression_attribute_values(":url", s(url))
+            .expression_attribute_values(":now", time(now))
+            .expression_attribute_values(":secret", s(&secret))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let item = out
+            .attributes
+            .ok_or_else(|| ApiError::internal("UpdateItem returned no endpoint"))?;
+        let endpoint = endpoint_from(owner, &item)?;
+        let new_secret = (endpoint.secret == secret).then_some(secret);
+        Ok(SetWebhook {
+            endpoint,
+            new_secret,
+        })
+    }
+
+    /// Gives `owner`'s endpoint a new secret; the old one keeps signing beside it for
+    /// [`ROTATION_OVERLAP`]. Returns the new secret, or `None` when there is no endpoint.
+    pub async fn rotate_webhook_secret(
+        &self,
+        owner: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(endpoint) = self.get_webhook(owner).await? else {
+            return Ok(None);
+        };
+        let secret = new_secret();
+        let until =
+            now + chrono::Duration::from_std(ROTATION_OVERLAP).map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .update_expression(
+                "SET secret = :new, previous_secret = :old, previous_until = :until, updated = :now",
+            )
+            // Against a concurrent rotation: each rotation replaces the secret it read.
+            .condition_expression("secret = :old")
+            .expression_attribute_values(":new", s(&secret))
+            .expression_attribute_values(":old", s(&endpoint.secret))
+            .expression_attribute_values(":until", time(until))
+            .expression_attribute_values(":now", time(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(secret)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ApiError::BadRequest(
+                    "the endpoint changed meanwhile; try again".into(),
+                ))
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// `owner`'s endpoint, or `None`: one strongly consistent GetItem.
+    pub async fn get_webhook(
+        &self,
+        owner: &Principal,
+    ) -> Result<Option<WebhookEndpoint>, ApiError> {
+        self.get(endpoint_key(owner))
+            .await?
+            .map(|item| endpoint_from(owner, &item))
+            .transpose()
+    }
+
+    /// Removes `owner`'s endpoint, its waiting events and its next try. The events themselves
+    /// stay (`GET /events`), with the deliveries they had. Returns whether there was one.
+    pub async fn remove_webhook(&self, owner: &Principal) -> Result<bool, ApiError> {
+        let existed = self.get_webhook(owner).await?.is_some();
+        loop {
+            let (_, waiting) = self.webhook_queue(owner, 25).await?;
+            if waiting.is_empty() {
+                break;
+            }
+            for w in waiting {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(endpoint_partition(owner), queue_sk(&w.event_id))))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+            }
+        }
+        for k in [endpoint_key(owner), due_key(owner)] {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(k))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(existed)
+    }
+
+    /// Puts `event_id` in `owner`'s queue, to be tried at `due` unless a try is already due
+    /// sooner, with `failed` true when it was just tried and failed (the endpoint's first
+    /// failure in a row). One transaction: the waiting event (only if not already there, so a
+    /// stream record handled twice queues once), the endpoint's count, and its next try.
+    /// Returns false when nothing was queued: no endpoint any more, or already queued.
+    pub async fn queue_event(
+        &self,
+        owner: &Principal,
+        event_id: &str,
+        doc: &str,
+        due: DateTime<Utc>,
+        failed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let mut waiting = key(endpoint_partition(owner), queue_sk(event_id));
+        waiting.extend([("doc".into(), s(doc)), ("queued".into(), time(now))]);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(waiting))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .update_expression("ADD pending :one, failures :failed")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":failed", n(u32::from(failed)))
+            .build()
+            .map_err(ApiError::internal)?;
+        let next = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .update_expression("SET due = if_not_exists(due, :due)")
+            .expression_attribute_values(":due", ms(due))
+            .build()
+            .map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .transact_items(TransactWriteItem::builder().update(next).build())
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage.write_all(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(err) => match cancellation(&err, &[0, 1]) {
+                Cancellation::ConditionFailed { .. } => Ok(false),
+                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => Err(sdk_error(err)),
+            },
+        }
+    }
+
+    /// The endpoints whose next try is due at `now` and not leased by another sweep.
+    pub async fn due_webhooks(&self, now: DateTime<Utc>) -> Result<Vec<Principal>, ApiError> {
+        let mut owners = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("due <= :now AND (attribute_not_exists(lease) OR lease < :now)")
+                .expression_attribute_values(":pk", s(DUE_PARTITION))
+                .expression_attribute_values(":now", ms(now))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .return_consumed_capacity(self.capacity_report())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.usage.read(out.consumed_capacity());
+            for item in out.items() {
+                owners.push(owner_of_due(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(owners),
+            }
+        }
+    }
+
+    /// Takes `owner`'s due try for this sweep until `until`, so that overlapping sweeps never
+    /// send one endpoint's events side by side (which would break their order). False when
+    /// another sweep holds it or it is no longer due.
+    pub async fn lease_webhook(
+        &self,
+        owner: &Principal,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .update_expression("SET lease = :until")
+            .condition_expression("due <= :now AND (attribute_not_exists(lease) OR lease < :now)")
+            .expression_attribute_values(":now", ms(now))
+            .expression_attribute_values(":until", ms(until))
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage.write(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// `owner`'s endpoint and its oldest `limit` waiting events, oldest first: one Query (the
+    /// endpoint's sort key, `HOOK`, sorts before `QUEUE#`).
+    pub async fn webhook_queue(
+        &self,
+        owner: &Principal,
+        limit: usize,
+    ) -> Result<(Option<WebhookEndpoint>, Vec<Waiting>), ApiError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(endpoint_partition(owner)))
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.usage.read(out.consumed_capacity());
+        let mut endpoint = None;
+        let mut waiting = Vec::new();
+        for item in out.items() {
+            let sk = get_s(item, super::item::SK)?;
+            if sk == ENDPOINT_SK {
+                endpoint = Some(endpoint_from(owner, item)?);
+            } else if let Some(event_id) = sk.strip_prefix("QUEUE#") {
+                waiting.push(Waiting {
+                    event_id: event_id.to_owned(),
+                    doc: get_s(item, "doc")?.clone(),
+                    queued: parse_time(get_s(item, "queued")?)?,
+                });
+            }
+        }
+        waiting.truncate(limit);
+        Ok((endpoint, waiting))
+    }
+
+    /// Takes `event_id` out of `owner`'s queue (delivered, or given up) and clears the
+    /// endpoint's failures: one transaction, so the count always matches the queue.
+    pub async fn dequeue_event(&self, owner: &Principal, event_id: &str) -> Result<(), ApiError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(endpoint_partition(owner), queue_sk(event_id))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .update_expression("ADD pending :minus_one SET failures = :zero")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage.write_all(out.consumed_capacity());
+                Ok(())
+            }
+            // Already taken out (by a sweep whose lease ran out), or the endpoint removed.
+            Err(err) => match cancellation(&err, &[0, 1]) {
+                Cancellation::ConditionFailed { .. } => Ok(()),
+                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => Err(sdk_error(err)),
+            },
+        }
+    }
+
+    /// Records that the oldest waiting event failed again (`failures` in a row now) and puts
+    /// `owner`'s next try at `due`, releasing the sweep's lease.
+    pub async fn delay_webhook(
+        &self,
+        owner: &Principal,
+        failures: u32,
+        due: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let endpoint = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .update_expression("SET failures = :failures")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":failures", n(failures))
+            .build()
+            .map_err(ApiError::internal)?;
+        let next = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .update_expression("SET due = :due REMOVE lease")
+            .expression_attribute_values(":due", ms(due))
+            .build()
+            .map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(endpoint).build())
+            .transact_items(TransactWriteItem::builder().update(next).build())
+            .return_consumed_capacity(self.capacity_report())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage.write_all(out.consumed_capacity());
+                Ok(())
+            }
+            Err(err) => match cancellation(&err, &[0]) {
+                // The endpoint was removed meanwhile: its next try goes with it.
+                Cancellation::ConditionFailed { .. } => self.forget_due(owner).await,
+                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => Err(sdk_error(err)),
+            },
+        }
+    }
+
+    /// Ends a sweep of `owner` whose queue it found empty: the next try goes, unless an event
+    /// was queued meanwhile (`pending` above 0), in which case it stays, due now.
+    pub async fn finish_webhook(
+        &self,
+        owner: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let empty = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .condition_expression(
+                "attribute_not_exists(pk) OR attribute_not_exists(pending) OR pending <= :zero",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(ApiError::internal)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .build()
+            .map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(empty).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match cancellation(&err, &[0]) {
+                Cancellation::ConditionFailed { .. } => self.release_webhook(owner, now).await,
+                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => Err(sdk_error(err)),
+            },
+        }
+    }
+
+    /// Leaves `owner`'s next try due at `due` and releases the sweep's lease: a sweep that ran
+    /// out of time hands the rest to the next one.
+    pub async fn release_webhook(
+        &self,
+        owner: &Principal,
+        due: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .update_expression("SET due = :due REMOVE lease")
+            .expression_attribute_values(":due", ms(due))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn forget_due(&self, owner: &Principal) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(due_key(owner)))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(livemode: bool) -> Principal {
+        Principal {
+            account_id: "acct_1".into(),
+            livemode,
+        }
+    }
+
+    #[test]
+    fn partitions_separate_modes_and_the_due_items_name_their_endpoint() {
+        assert_eq!(endpoint_partition(&owner(false)), "HOOK#acct_1#test");
+        assert_eq!(endpoint_partition(&owner(true)), "HOOK#acct_1#live");
+        for livemode in [false, true] {
+            let due = due_key(&owner(livemode));
+            assert_eq!(due["pk"], s("HOOKDUE#0"));
+            assert_eq!(owner_of_due(&due).unwrap(), owner(livemode));
+        }
+        assert!(owner_of_due(&key("HOOKDUE#0".into(), "acct_1#neither".into())).is_err());
+        assert!(
+            ENDPOINT_SK < "QUEUE#",
+            "the endpoint reads before its queue"
+        );
+    }
+
+    #[test]
+    fn secrets_are_fresh_32_byte_base64_and_sign_during_the_overlap_only() {
+        let a = new_secret();
+        assert_ne!(a, new_secret());
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(&a)
+                .unwrap()
+                .len(),
+            32
+        );
+        let now = Utc::now();
+        let mut endpoint = WebhookEndpoint {
+            owner: owner(false),
+            url: "https://shop.example/hooks".into(),
+            secret: a.clone(),
+            previous: None,
+            created: now,
+            updated: now,
+            pending: 0,
+            failures: 0,
+        };
+        assert_eq!(endpoint.signing_secrets(now).len(), 1);
+        let until = now + chrono::Duration::hours(24);
+        endpoint.previous = Some((new_secret(), until));
+        assert_eq!(endpoint.signing_secrets(now).len(), 2);
+        assert_eq!(endpoint.rotating(now), Some(until));
+        assert_eq!(endpoint.signing_secrets(until).len(), 1);
+        assert_eq!(endpoint.rotating(until), None);
+        let body = b"{}";
+        assert_eq!(
+            endpoint.signing_secrets(now)[0].sign(1, body),
+            SigningSecret::from_base64(&a).unwrap().sign(1, body),
+            "the current secret signs first"
+        );
+    }
+}
