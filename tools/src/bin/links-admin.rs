@@ -9,7 +9,19 @@
 //! links-admin list-keys <account>
 //! links-admin revoke-key <account> <key id>
 //! links-admin recount <account> | --all
+//! links-admin webhook set <account> test|live <https url>
+//! links-admin webhook show <account> test|live
+//! links-admin webhook rotate-secret <account> test|live
+//! links-admin webhook remove <account> test|live
 //! ```
+//!
+//! Webhooks: one endpoint per account and mode. `set` checks the URL (https only, no address
+//! that is not public: see `shared::validate::webhook`) and, for a new endpoint, prints its
+//! signing secret, once. Setting it again changes the URL and keeps the secret and the events
+//! waiting for it. `rotate-secret` prints a new secret; the old one keeps signing beside it for
+//! a day (`shared::store::ROTATION_OVERLAP`), so deliveries carry both signatures meanwhile.
+//! `show` never prints a secret. `remove` drops the endpoint and the events waiting for it (the
+//! events stay in `GET /events`).
 //!
 //! Rotating a key: `create-key`, move the callers to the new key, then `revoke-key` the old one.
 //! A revoked key stops working at once on instances that have not seen it, and within
@@ -28,7 +40,8 @@ use shared::store::{Store, operator_client};
 
 const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
     | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id> \
-    | recount <account>|--all";
+    | recount <account>|--all | webhook set <account> test|live <url> \
+    | webhook show|rotate-secret|remove <account> test|live";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -126,6 +139,93 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                     println!("{account_id} {mode}: {links} links counted");
                 }
             }
+        }
+        [
+            "webhook",
+            command,
+            account,
+            mode @ ("test" | "live"),
+            rest @ ..,
+        ] => {
+            let owner = shared::domain::principal::Principal {
+                account_id: (*account).to_owned(),
+                livemode: *mode == "live",
+            };
+            webhook(&store, command, &owner, rest).await?;
+        }
+        _ => return Err(USAGE.into()),
+    }
+    Ok(())
+}
+
+async fn webhook(
+    store: &Store,
+    command: &str,
+    owner: &shared::domain::principal::Principal,
+    rest: &[&str],
+) -> Result<(), String> {
+    use shared::validate::{DestinationPolicy, parse_endpoint};
+    let fail = |e: shared::ApiError| match e {
+        shared::ApiError::BadRequest(message) => message,
+        other => format!("{other:?}"),
+    };
+    let now = Utc::now();
+    let time = |t: shared::chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    match (command, rest) {
+        ("set", [url]) => {
+            // The operator's tool never lets a loopback endpoint through: that is for tests,
+            // which set endpoints through the store.
+            let endpoint = parse_endpoint(url, DestinationPolicy::default()).map_err(fail)?;
+            let set = store
+                .set_webhook(owner, &endpoint.url, now)
+                .await
+                .map_err(fail)?;
+            println!("endpoint  {}", set.endpoint.url);
+            match set.new_secret {
+                Some(secret) => {
+                    println!("secret    {secret}");
+                    println!("\nThe secret is shown only now. Verify Omise-Signature with it.");
+                }
+                None => println!("(existing endpoint: its secret and waiting events are kept)"),
+            }
+        }
+        ("show", []) => match store.get_webhook(owner).await.map_err(fail)? {
+            Some(e) => {
+                println!("endpoint  {}", e.url);
+                println!("created   {}", time(e.created));
+                println!("updated   {}", time(e.updated));
+                println!(
+                    "waiting   {} events, {} failed tries in a row",
+                    e.pending, e.failures
+                );
+                if let Some(until) = e.rotating(now) {
+                    println!(
+                        "rotating  the previous secret signs too until {}",
+                        time(until)
+                    );
+                }
+            }
+            None => return Err("no webhook endpoint for this account and mode".into()),
+        },
+        ("rotate-secret", []) => match store
+            .rotate_webhook_secret(owner, now)
+            .await
+            .map_err(fail)?
+        {
+            Some(secret) => {
+                println!("secret    {secret}");
+                println!(
+                    "\nShown only now. The previous secret also signs for {} hours.",
+                    shared::store::ROTATION_OVERLAP.as_secs() / 3600
+                );
+            }
+            None => return Err("no webhook endpoint for this account and mode".into()),
+        },
+        ("remove", []) => {
+            if !store.remove_webhook(owner).await.map_err(fail)? {
+                return Err("no webhook endpoint for this account and mode".into());
+            }
+            println!("removed");
         }
         _ => return Err(USAGE.into()),
     }
