@@ -113,12 +113,25 @@ impl WebhookDelivery {
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> Self {
+        Self::of(event.livemode, event.key, uri, status, error, at)
+    }
+
+    /// The same, for an event known only by its mode and key (as the delivery function knows
+    /// the events the stream hands it).
+    pub fn of(
+        livemode: bool,
+        key: EventKey,
+        uri: &str,
+        status: Option<u16>,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             object: "webhook_delivery",
-            id: super::ids::new_plain_id("whdl", event.livemode),
+            id: super::ids::new_plain_id("whdl", livemode),
             uri: uri.to_owned(),
             status,
-            key: event.key,
+            key,
             error,
             created: Time(at),
         }

@@ -156,7 +156,9 @@ impl IntoResponse for Finished {
 /// The runtime's own `init_default_subscriber` does the same through an `EnvFilter`, whose regex
 /// engine is a sizeable share of every binary; a function only ever needs one global level, so a
 /// plain level filter serves (per-module `RUST_LOG` directives are not supported).
-fn init_logging() {
+///
+/// Public for the functions that are not served over HTTP (the webhook delivery function).
+pub fn init_logging() {
     let setting = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
     let level = log_level(setting.ok().as_deref());
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));

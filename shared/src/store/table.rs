@@ -6,12 +6,13 @@ use super::{Store, sdk_error};
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 impl Store {
     /// Creates the table as template.yaml defines it: string keys `pk` and `sk`, on-demand, with
-    /// `expires_at` as its time-to-live attribute. DynamoDB Local makes a table active at once.
+    /// `expires_at` as its time-to-live attribute and a stream of new images (which carries new
+    /// events to the webhook delivery function). DynamoDB Local makes a table active at once.
     pub async fn create_table(&self) -> Result<(), ApiError> {
         let attribute = |name: &str| {
             AttributeDefinition::builder()
@@ -35,6 +36,13 @@ impl Store {
             .attribute_definitions(attribute(SK)?)
             .key_schema(key(PK, KeyType::Hash)?)
             .key_schema(key(SK, KeyType::Range)?)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(ApiError::internal)?,
+            )
             .send()
             .await
             .map_err(sdk_error)?;
