@@ -37,6 +37,8 @@ pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
         Operation::ListLinkCharges => list_link_charges::list_link_charges(ctx, req).await,
         Operation::ListCharges => list_charges::list_charges(ctx, req).await,
         Operation::RetrieveCharge => retrieve_charge::retrieve_charge(ctx, req).await,
+        Operation::ListEvents => list_events::list_events(ctx, req).await,
+        Operation::RetrieveEvent => retrieve_event::retrieve_event(ctx, req).await,
         Operation::PaymentPage => payment_page::payment_page(ctx, req).await,
         Operation::PayLink => pay_link::pay_link(ctx, req).await,
         Operation::PaymentQr => payment_qr::payment_qr(ctx, req).await,

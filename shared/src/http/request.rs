@@ -91,6 +91,18 @@ pub fn charge_id<'r>(req: &'r Request, owner: &Principal) -> Result<&'r str, Api
     }
 }
 
+/// The `{id}` path parameter as one of the caller's event ids; anything else (another mode's id
+/// included) is `not_found` at once, without a database read, as for charges.
+pub fn event_id<'r>(req: &'r Request, owner: &Principal) -> Result<&'r str, ApiError> {
+    let id = path_id(req);
+    if ids::is_event_id(id, owner.livemode) {
+        Ok(id)
+    } else {
+        let shown: String = id.chars().take(64).collect();
+        Err(ApiError::NotFound(format!("event {shown}")))
+    }
+}
+
 /// The `{id}` path parameter. A value that cannot be one of the caller's link ids is answered
 /// `not_found` at once, without a database read.
 pub fn link_id<'r>(req: &'r Request, owner: &Principal) -> Result<&'r str, ApiError> {
@@ -521,6 +533,48 @@ mod tests {
             ))
             .is_ok()
         );
+    }
+
+    #[test]
+    fn event_ids_are_the_callers_modes_or_not_found_without_a_read() {
+        let with_id = |id: &str| {
+            request(&[], "").with_path_parameters(std::collections::HashMap::from([(
+                "id".to_owned(),
+                id.to_owned(),
+            )]))
+        };
+        let at = chrono::Utc::now();
+        let test_owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let live_owner = Principal {
+            livemode: true,
+            ..test_owner.clone()
+        };
+        let test_id = ids::new_event_id(false, at);
+        let live_id = ids::new_event_id(true, at);
+        assert_eq!(event_id(&with_id(&test_id), &test_owner).unwrap(), test_id);
+        assert_eq!(event_id(&with_id(&live_id), &live_owner).unwrap(), live_id);
+        let long = format!("evnt_test_{}", "x".repeat(100));
+        let charge = ids::new_charge_id(false, at);
+        for (id, owner) in [
+            (test_id.as_str(), &live_owner),
+            (live_id.as_str(), &test_owner),
+            (charge.as_str(), &test_owner),
+            ("evnt_test_../../x", &test_owner),
+            ("", &test_owner),
+            (long.as_str(), &test_owner),
+        ] {
+            let err = event_id(&with_id(id), owner).unwrap_err();
+            assert_eq!(err.status(), 404, "{id}");
+            let shown: String = id.chars().take(64).collect();
+            assert_eq!(
+                err.message(),
+                format!("event {shown} was not found"),
+                "{id}"
+            );
+        }
     }
 
     #[test]

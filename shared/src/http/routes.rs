@@ -11,6 +11,8 @@ pub enum Operation {
     ListLinkCharges,
     ListCharges,
     RetrieveCharge,
+    ListEvents,
+    RetrieveEvent,
     PaymentPage,
     PayLink,
     PaymentQr,
@@ -75,6 +77,18 @@ pub const ROUTES: &[Route] = &[
         path: "/charges/{id}",
         operation: Operation::RetrieveCharge,
         function: "RetrieveChargeFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/events",
+        operation: Operation::ListEvents,
+        function: "ListEventsFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/events/{id}",
+        operation: Operation::RetrieveEvent,
+        function: "RetrieveEventFunction",
     },
     // The payment page: `{id}` is the link's payment token, the last segment of `payment_uri`.
     Route {
@@ -206,7 +220,30 @@ mod tests {
                 id: Some("chrg_test_1".into())
             }
         );
+        assert_eq!(
+            resolve("GET", "/events"),
+            Resolution::Found {
+                operation: Operation::ListEvents,
+                id: None
+            }
+        );
+        assert_eq!(
+            resolve("GET", "/events/evnt_test_1"),
+            Resolution::Found {
+                operation: Operation::RetrieveEvent,
+                id: Some("evnt_test_1".into())
+            }
+        );
+        assert_eq!(
+            resolve("DELETE", "/events/evnt_test_1"),
+            Resolution::MethodNotAllowed(&["GET"])
+        );
+        assert_eq!(
+            resolve("GET", "/events/evnt_test_1/x"),
+            Resolution::NotFound
+        );
         assert!(Operation::PaymentPage.is_public() && !Operation::ListCharges.is_public());
+        assert!(!Operation::ListEvents.is_public() && !Operation::RetrieveEvent.is_public());
     }
 
     #[test]
