@@ -5,6 +5,7 @@ mod bodies;
 mod charges;
 mod create;
 mod destroy;
+mod events;
 mod failures;
 mod idempotency;
 mod list;
