@@ -331,6 +331,65 @@ async fn list_link_charges_as_a_lambda_lists_no_charges_and_refuses_unknown_ids(
 }
 
 #[tokio::test]
+async fn the_event_lambdas_list_and_retrieve_what_a_create_recorded() {
+    // Arrange
+    let app = spawn_app().await;
+    let key = app.alice.test_key.clone();
+    let created = app.create_link(&key, TestApp::link_params("ค่าอาหาร")).await;
+    let table = app.ctx.store.table();
+    let mut list = Session::start("list-events", table);
+    let mut retrieve = Session::start("retrieve-event", table);
+    for session in [&mut list, &mut retrieve] {
+        session.forbid(&key);
+    }
+    let event_path = |id: &str| {
+        Event::new("GET /events/{id}", "GET", &format!("/events/{id}"))
+            .id(id)
+            .key(&key)
+    };
+
+    // Act
+    let listed = list
+        .invoke(Event::new("GET /events", "GET", "/events?limit=5").key(&key))
+        .await;
+    let negative = list
+        .invoke(Event::new("GET /events", "GET", "/events?limit=-1").key(&key))
+        .await;
+    let event_id = listed.body["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let found = retrieve.invoke(event_path(&event_id)).await;
+    let unknown = retrieve
+        .invoke(event_path("evnt_test_0000000000000000000000000"))
+        .await;
+    let malformed = retrieve.invoke(event_path("link_test_x")).await;
+
+    // Assert
+    assert_json(&listed, 200);
+    assert_eq!(
+        (
+            &listed.body["object"],
+            &listed.body["total"],
+            &listed.body["limit"]
+        ),
+        (&json!("list"), &json!(1), &json!(5))
+    );
+    assert_eq!(listed.body["location"], "/events");
+    assert_error(&negative, 400, "invalid_page");
+    assert_json(&found, 200);
+    assert_eq!(found.body, listed.body["data"][0]);
+    assert_eq!(found.body["object"], "event");
+    assert_eq!(found.body["key"], "link.create");
+    assert_eq!(found.body["data"], created);
+    assert!(found.text.contains("ค่าอาหาร"), "{}", found.text);
+    assert_error(&unknown, 404, "not_found");
+    assert_error(&malformed, 404, "not_found");
+    list.assert_logs().await;
+    retrieve.assert_logs().await;
+}
+
+#[tokio::test]
 async fn not_found_as_a_lambda_answers_the_default_route_with_omise_errors() {
     // Arrange: the $default route needs no table; the key only proves it is not logged.
     let mut lambda = Session::start("not-found", "links-not-found-uses-no-table");
