@@ -386,3 +386,91 @@ def test_a_declined_card_is_a_failed_charge_and_another_account_cannot_see_it(ot
     with using_key(other_test_key):
         with pytest.raises(omise.errors.NotFoundError):
             omise.Charge.retrieve(charge.id)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def newest_events(count):
+    """The account's newest events, newest first, through the client's lazy collection."""
+    return omise.Event.list().offset(limit=count, offset=0, order="reverse_chronological")
+
+
+def assert_is_event(event, key):
+    assert isinstance(event, omise.Event)
+    assert event.object == "event"
+    assert event.id.startswith("evnt_test_")
+    assert event.livemode is False
+    assert event.location == "/events/" + event.id
+    assert event.key == key
+    assert CREATED_FORMAT.match(event.created), event.created
+    assert event.webhook_deliveries == []
+
+
+def test_a_created_link_has_its_event_retrieved_and_listed_through_the_client(other_test_key):
+    link = create_link(amount=4321)
+
+    [event] = newest_events(1)
+    retrieved = omise.Event.retrieve(event.id)
+
+    assert_is_event(event, "link.create")
+    # The event's data is the link as the create answered it, read by the client as a Link.
+    assert isinstance(event.data, omise.Link)
+    assert event.data.id == link.id
+    assert event.data.title == THAI_TITLE
+    assert event.data.description == THAI_DESCRIPTION
+    assert event.data.amount == 4321
+    assert event.created == link.created
+    assert_is_event(retrieved, "link.create")
+    assert retrieved.id == event.id
+    assert retrieved.data.id == link.id
+    assert retrieved.data.payment_uri == link.payment_uri
+    assert retrieved.reload() is retrieved and retrieved.data.title == THAI_TITLE
+
+    # Event.retrieve() without an id is the first page, oldest first, as Link.retrieve() is.
+    page = omise.Event.retrieve()
+    assert isinstance(page, omise.Collection)
+    assert (page.object, page.location, page.offset, page.limit) == ("list", "/events", 0, 20)
+    assert page.total >= 1
+    assert all(isinstance(item, omise.Event) for item in page)
+    created_times = [item.created for item in page]
+    assert created_times == sorted(created_times)
+
+    # Event.list() pages through all of them (several pages of 100 here), each once.
+    listed = [item for item in omise.Event.list()]
+    listed_ids = [item.id for item in listed]
+    assert len(listed_ids) == len(set(listed_ids)) == len(omise.Event.list())
+    assert [item for item in listed if item.id == event.id][0].data.id == link.id
+    assert listed_ids[:len(page)] == [item.id for item in page]
+
+    # Another account's key finds none of it.
+    with using_key(other_test_key):
+        with pytest.raises(omise.errors.NotFoundError):
+            omise.Event.retrieve(event.id)
+        assert event.id not in [item.id for item in newest_events(100)]
+    with pytest.raises(omise.errors.NotFoundError):
+        omise.Event.retrieve("evnt_test_" + "0" * 25)
+
+
+def test_a_destroy_and_a_payment_have_their_events_through_the_client():
+    link = create_link(amount=2500, multiple=True)
+    status, page = pay(link)
+    assert status == 200, page
+    link.reload()
+    charge = list(link.charges)[0]
+    destroyed = omise.Link.retrieve(link.id).destroy()
+
+    newest = newest_events(3)
+
+    assert [event.key for event in newest] == ["link.destroy", "charge.create", "link.create"]
+    for event, key in zip(newest, ["link.destroy", "charge.create", "link.create"]):
+        assert_is_event(event, key)
+    assert isinstance(newest[0].data, omise.Link)
+    assert newest[0].data.id == link.id
+    assert newest[0].data.deleted is True
+    assert newest[0].data.deleted_at == destroyed.deleted_at
+    assert isinstance(newest[1].data, omise.Charge)
+    assert newest[1].data.id == charge.id
+    assert newest[1].data.status == "successful"
+    assert newest[1].data.card.last_digits == "4242"
+    assert omise.Event.retrieve(newest[1].id).data.transaction == charge.transaction
