@@ -40,7 +40,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// The functions, in README order; `not-found` builds no SDK client and is the init baseline.
-const FUNCTIONS: [&str; 11] = [
+const FUNCTIONS: [&str; 13] = [
     "create-link",
     "list-links",
     "retrieve-link",
@@ -48,6 +48,8 @@ const FUNCTIONS: [&str; 11] = [
     "list-link-charges",
     "list-charges",
     "retrieve-charge",
+    "list-events",
+    "retrieve-event",
     "payment-page",
     "payment-qr",
     "pay-link",
@@ -471,6 +473,8 @@ struct Ids {
     link: String,
     doomed: String,
     charge: String,
+    /// The `link.create` event of `link`.
+    event: String,
     token: String,
     /// A card form, as the payment page posts it.
     form: String,
@@ -526,6 +530,17 @@ fn workload(name: &str, key: &str, ids: &Ids) -> (Bytes, u16) {
                 "GET /charges/{id}",
                 "GET",
                 &format!("/charges/{}", ids.charge),
+                key,
+                None,
+            ),
+            200,
+        ),
+        "list-events" => (http_event("GET /events", "GET", "/events", key, None), 200),
+        "retrieve-event" => (
+            http_event(
+                "GET /events/{id}",
+                "GET",
+                &format!("/events/{}", ids.event),
                 key,
                 None,
             ),
@@ -679,11 +694,16 @@ async fn main() {
         description: "bench".into(),
         multiple: false,
     };
+    // Rendered as the create function renders it: the store keeps the answer as the event's data.
+    let render = |link: &shared::domain::link::Link| {
+        serde_json::to_string(&link.view(PAYMENT_BASE_URL, link.created))
+            .map_err(shared::ApiError::internal)
+    };
     let create = |title: &'static str| {
         let (store, owner) = (&store, &owner);
         async move {
             match store
-                .create_link(owner, &new_link(title), None, |_| Ok(String::new()))
+                .create_link(owner, &new_link(title), None, render)
                 .await
                 .expect("create a link")
             {
@@ -700,7 +720,7 @@ async fn main() {
     let mut paid = new_link("paid");
     paid.multiple = true;
     let paid = match store
-        .create_link(&owner, &paid, None, |_| Ok(String::new()))
+        .create_link(&owner, &paid, None, render)
         .await
         .expect("create a link")
     {
@@ -735,10 +755,21 @@ async fn main() {
         shared::store::PayOutcome::Recorded(charge) => charge,
         other => panic!("{other:?}"),
     };
+    // Events are listed oldest first: the first is the read link's creation.
+    let events = store
+        .list_events(&owner, &Default::default(), Utc::now())
+        .await
+        .expect("list events");
+    let event = events.events[0]["id"]
+        .as_str()
+        .expect("an event id")
+        .to_owned();
+    assert_eq!(events.events[0]["data"]["id"], link.id.as_str());
     let ids = Ids {
         link: link.id.clone(),
         doomed: doomed.id.clone(),
         charge: charge.id,
+        event,
         token: paid.payment_token.clone(),
         form: format!(
             "attempt={}&lang=th&name=Bench&number=4242424242424242&expiration_month=12\
