@@ -260,6 +260,23 @@ def test_the_qr_code_a_payment_and_the_links_charges_through_their_own_functions
     assert call("GET", f"/charges/{charge['id']}").json["id"] == charge["id"]
 
 
+def test_a_creates_event_listed_and_retrieved_through_the_event_functions():
+    title = "เหตุการณ์ — สร้างลิงก์"
+    link = create(title=title)
+    listed = call("GET", "/events?limit=5&order=reverse_chronological")
+    assert listed.status == 200 and listed.json["object"] == "list", listed
+    assert listed.json["location"] == "/events" and listed.json["total"] >= 1, listed
+    [event] = [e for e in listed.json["data"] if e["data"].get("id") == link["id"]]
+    assert (event["object"], event["key"], event["livemode"]) == ("event", "link.create", False)
+    # The event's data is the link exactly as the create answered it.
+    assert event["data"] == link, event
+    retrieved = call("GET", f"/events/{event['id']}")
+    assert retrieved.status == 200 and retrieved.json == event, retrieved
+    assert json.dumps(title, ensure_ascii=False).encode() in retrieved.raw, retrieved.raw[:400]
+    unknown = "evnt_test_" + "0" * 25
+    assert_error(call("GET", f"/events/{unknown}"), 404, "not_found", f"event {unknown} was not found")
+
+
 # --- sam local invoke --------------------------------------------------------------------------
 
 
