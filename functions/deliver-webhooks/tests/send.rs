@@ -1,0 +1,630 @@
+//! The sender against a real HTTPS receiver: `tests/webhook_receiver/receiver.py`, which checks
+//! each delivery's signature with Python's own `hmac` (an implementation independent of the Rust
+//! signer), behind a certificate made for each test with openssl.
+//!
+//! Python 3 and openssl are required, not optional: `scripts/setup` installs them, and a test that
+//! skipped itself without them would pass while proving nothing.
+
+use deliver_webhooks::send::{Attempt, Resolver, Sender};
+use serde_json::Value;
+use shared::domain::webhook::{SigningSecret, signature_header};
+use shared::validate::DestinationPolicy;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHM=";
+const PREVIOUS: &str = "b2xkLXNlY3JldA==";
+const OTHER: &str = "b3RoZXItc2VjcmV0";
+const BODY: &str = r#"{"object":"event","id":"evnt_test_5xyz","key":"link.create","data":{"object":"link","title":"ค่าอาหาร"}}"#;
+
+const TESTS: DestinationPolicy = DestinationPolicy {
+    allow_loopback_for_tests: true,
+};
+const STRICT: DestinationPolicy = DestinationPolicy {
+    allow_loopback_for_tests: false,
+};
+
+fn secret(text: &str) -> SigningSecret {
+    SigningSecret::from_base64(text).expect("a base64 secret")
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64
+}
+
+/// A running receiver, stopped (and its directory removed) when dropped.
+struct Receiver {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+    cert_pem: Vec<u8>,
+}
+
+impl Receiver {
+    /// A receiver verifying with `secret` (base64) and started with `options` (`--fail-first`...).
+    fn start(secret: &str, options: &[&str]) -> Receiver {
+        let dir = scratch();
+        make_certificate(&dir);
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/webhook_receiver/receiver.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg("--cert")
+            .arg(dir.join("cert.pem"))
+            .arg("--key")
+            .arg(dir.join("key.pem"))
+            .args(["--secret", secret])
+            .arg("--port-file")
+            .arg(dir.join("port"))
+            .arg("--log")
+            .arg(dir.join("log.jsonl"))
+            .args(options)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 is required for this test (scripts/setup installs it)");
+        let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");
+        let mut receiver = Receiver {
+            child,
+            dir,
+            port: 0,
+            cert_pem,
+        };
+        let started = Instant::now();
+        receiver.port = loop {
+            if let Some(port) = std::fs::read_to_string(receiver.dir.join("port"))
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                break port;
+            }
+            if let Ok(Some(status)) = receiver.child.try_wait() {
+                panic!("the receiver exited before listening: {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the receiver did not start within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        receiver
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every request it received, in order, as receiver.py logged it.
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("log.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+            .collect()
+    }
+
+    fn sender(&self, policy: DestinationPolicy) -> Sender {
+        Sender::new(policy, Some(&self.cert_pem), Duration::from_secs(10)).expect("a sender")
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "webhook-receiver-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// A self-signed P-256 certificate for localhost, receiver.test and 127.0.0.1, valid for a day.
+/// Marked CA:FALSE: openssl's default config makes a self-signed certificate a CA, and webpki
+/// rightly refuses a CA certificate presented as a server's own (CaUsedAsEndEntity).
+fn make_certificate(dir: &Path) {
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec"])
+        .args([
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,DNS:receiver.test,IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("openssl is required for this test (scripts/setup installs it)");
+    assert!(
+        output.status.success(),
+        "openssl could not make a certificate: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A resolver answering `addresses` for every name, counting its calls.
+fn resolving_to(addresses: &[IpAddr]) -> (Resolver, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (counted, addresses) = (calls.clone(), addresses.to_vec());
+    let resolver: Resolver = Arc::new(move |_host: &str, port: u16| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        addresses
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, port))
+            .collect()
+    });
+    (resolver, calls)
+}
+
+fn loopback() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+fn status_and_error(attempt: &Attempt) -> (Option<u16>, &str) {
+    (attempt.status, attempt.error.as_deref().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn a_signed_event_is_delivered_and_the_receiver_verifies_it() {
+    let receiver = Receiver::start(SECRET, &[]);
+    let sender = receiver.sender(TESTS);
+
+    let attempt = sender
+        .deliver(
+            &receiver.url("/hooks?shop=1"),
+            &[&secret(SECRET)],
+            now(),
+            BODY,
+        )
+        .await;
+
+    assert_eq!(
+        attempt,
+        Attempt {
+            status: Some(200),
+            error: None
+        }
+    );
+    assert!(attempt.delivered());
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let request = &received[0];
+    assert_eq!(request["verified"], true, "{request}");
+    assert_eq!(request["event_id"], "evnt_test_5xyz");
+    assert_eq!(request["key"], "link.create");
+    assert_eq!(request["path"], "/hooks?shop=1");
+    assert_eq!(request["user_agent"], "payment-links-webhooks/1");
+    assert_eq!(request["status"], 200);
+}
+
+#[tokio::test]
+async fn during_a_rotation_a_receiver_that_knows_only_the_previous_secret_still_verifies() {
+    let receiver = Receiver::start(PREVIOUS, &[]);
+    let sender = receiver.sender(TESTS);
+    let (current, previous) = (secret(SECRET), secret(PREVIOUS));
+
+    let both = sender
+        .deliver(&receiver.url("/"), &[&current, &previous], now(), BODY)
+        .await;
+    let current_only = sender
+        .deliver(&receiver.url("/"), &[&current], now(), BODY)
+        .await;
+
+    assert_eq!(status_and_error(&both), (Some(200), ""));
+    assert_eq!(status_and_error(&current_only), (Some(401), "HTTP 401"));
+    let verified: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| r["verified"].clone())
+        .collect();
+    assert_eq!(verified, [true, false]);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_and_recorded_as_a_failed_attempt_without_the_signature() {
+    let receiver = Receiver::start(SECRET, &[]);
+    let sender = receiver.sender(TESTS);
+    let (wrong, at) = (secret(OTHER), now());
+
+    let attempt = sender
+        .deliver(&receiver.url("/hooks"), &[&wrong], at, BODY)
+        .await;
+
+    assert_eq!(status_and_error(&attempt), (Some(401), "HTTP 401"));
+    assert!(!attempt.delivered());
+    let signature = signature_header(&[&wrong], at, BODY.as_bytes());
+    assert!(!format!("{attempt:?}").contains(&signature));
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["verified"], false);
+    assert_eq!(received[0]["reason"], "bad signature");
+}
+
+#[tokio::test]
+async fn a_stale_timestamp_is_refused_by_the_receivers_replay_window() {
+    let receiver = Receiver::start(SECRET, &[]);
+    let sender = receiver.sender(TESTS);
+    let stale = now() - 600;
+
+    let attempt = sender
+        .deliver(&receiver.url("/hooks"), &[&secret(SECRET)], stale, BODY)
+        .await;
+
+    assert_eq!(status_and_error(&attempt), (Some(401), "HTTP 401"));
+    let received = receiver.received();
+    assert_eq!(received[0]["reason"], "stale timestamp");
+    assert_eq!(received[0]["timestamp"], stale.to_string());
+}
+
+#[tokio::test]
+async fn an_endpoint_that_fails_twice_then_recovers_is_answered_503_503_200() {
+    let receiver = Receiver::start(SECRET, &["--fail-first", "2"]);
+    let sender = receiver.sender(TESTS);
+
+    let mut attempts = Vec::new();
+    for _ in 0..3 {
+        attempts.push(
+            sender
+                .deliver(&receiver.url("/hooks"), &[&secret(SECRET)], now(), BODY)
+                .await,
+        );
+    }
+
+    let outcomes: Vec<_> = attempts.iter().map(status_and_error).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Some(503), "HTTP 503"),
+            (Some(503), "HTTP 503"),
+            (Some(200), "")
+        ]
+    );
+    let logged: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(logged, [503, 503, 200]);
+    // The receiver verified even the deliveries it failed: each one was signed.
+    assert!(receiver.received().iter().all(|r| r["verified"] == true));
+}
+
+#[tokio::test]
+async fn an_outage_lasts_while_its_file_exists() {
+    let scratch = scratch();
+    let down = scratch.join("down");
+    std::fs::write(&down, "").unwrap();
+    let receiver = Receiver::start(SECRET, &["--fail-until-file", down.to_str().unwrap()]);
+    let sender = receiver.sender(TESTS);
+    // No secret at all is refused before anything is sent.
+    let unsigned = sender.deliver(&receiver.url("/"), &[], now(), BODY).await;
+    assert_eq!(status_and_error(&unsigned), (None, "no signing secret"));
+
+    let during = sender
+        .deliver(&receiver.url("/"), &[&secret(SECRET)], now(), BODY)
+        .await;
+    std::fs::remove_file(&down).unwrap();
+    let after = sender
+        .deliver(&receiver.url("/"), &[&secret(SECRET)], now(), BODY)
+        .await;
+
+    assert_eq!(during.status, Some(503));
+    assert!(after.delivered(), "{after:?}");
+    assert_eq!(receiver.received().len(), 2);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_at_delivery_without_connecting() {
+    let receiver = Receiver::start(SECRET, &[]);
+    // Anything that connects to loopback would land in this listener's queue.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let trap = listener.local_addr().unwrap().port();
+    let strict = receiver.sender(STRICT);
+    let key = secret(SECRET);
+
+    let literal = strict
+        .deliver(&receiver.url("/hooks"), &[&key], now(), BODY)
+        .await;
+    let trap_literal = strict
+        .deliver(&format!("https://127.0.0.1:{trap}/"), &[&key], now(), BODY)
+        .await;
+    let metadata = strict
+        .deliver(
+            "https://169.254.169.254/latest/meta-data/",
+            &[&key],
+            now(),
+            BODY,
+        )
+        .await;
+    let (to_loopback, calls) = resolving_to(&[loopback()]);
+    let name = strict
+        .clone()
+        .with_resolver(to_loopback)
+        .deliver(
+            &format!("https://receiver.test:{trap}/h"),
+            &[&key],
+            now(),
+            BODY,
+        )
+        .await;
+    // One private answer among public ones is enough: the connection could have picked it.
+    let (mixed, _) = resolving_to(&["93.184.216.34".parse().unwrap(), loopback()]);
+    let mixed = strict
+        .clone()
+        .with_resolver(mixed)
+        .deliver(
+            &format!("https://receiver.test:{trap}/h"),
+            &[&key],
+            now(),
+            BODY,
+        )
+        .await;
+
+    for attempt in [&literal, &trap_literal, &metadata] {
+        let (status, error) = status_and_error(attempt);
+        assert_eq!(status, None);
+        assert!(
+            error.starts_with("refused: url must not point at") && error.contains("non-public"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        status_and_error(&name),
+        (
+            None,
+            "refused: receiver.test resolves to a non-public address (127.0.0.1)"
+        )
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        status_and_error(&mixed),
+        (
+            None,
+            "refused: receiver.test resolves to a non-public address (127.0.0.1)"
+        )
+    );
+    assert!(receiver.received().is_empty());
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a refused delivery connected anyway"
+    );
+}
+
+#[tokio::test]
+async fn a_name_is_resolved_once_and_its_certificate_checked_against_that_name() {
+    let receiver = Receiver::start(SECRET, &[]);
+    let (to_loopback, calls) = resolving_to(&[loopback()]);
+    let sender = receiver.sender(TESTS).with_resolver(to_loopback);
+    let key = secret(SECRET);
+
+    let named = sender
+        .deliver(
+            &format!("https://receiver.test:{}/hooks", receiver.port),
+            &[&key],
+            now(),
+            BODY,
+        )
+        .await;
+    let calls_for_one = calls.load(Ordering::SeqCst);
+    // Same address, a name the certificate does not carry.
+    let other = sender
+        .deliver(
+            &format!("https://other.test:{}/hooks", receiver.port),
+            &[&key],
+            now(),
+            BODY,
+        )
+        .await;
+
+    assert_eq!(status_and_error(&named), (Some(200), ""));
+    assert_eq!(calls_for_one, 1, "resolved more than once");
+    assert_eq!(
+        status_and_error(&other),
+        (
+            None,
+            "TLS handshake failed: the certificate is not valid for other.test"
+        )
+    );
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_the_sender_does_not_trust_fails_the_tls_handshake() {
+    let receiver = Receiver::start(SECRET, &[]);
+    let system_roots_only =
+        Sender::new(TESTS, None, Duration::from_secs(10)).expect("the system's roots");
+
+    let attempt = system_roots_only
+        .deliver(&receiver.url("/hooks"), &[&secret(SECRET)], now(), BODY)
+        .await;
+
+    assert_eq!(
+        status_and_error(&attempt),
+        (
+            None,
+            "TLS handshake failed: the certificate is not issued by a trusted certificate authority"
+        )
+    );
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_the_attempt_out() {
+    // Accepted by the kernel, never read from: the TLS handshake waits forever.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let sender = Sender::new(TESTS, None, Duration::from_secs(1)).expect("a sender");
+
+    let started = Instant::now();
+    let attempt = sender
+        .deliver(
+            &format!("https://127.0.0.1:{port}/"),
+            &[&secret(SECRET)],
+            now(),
+            BODY,
+        )
+        .await;
+    let took = started.elapsed();
+
+    assert_eq!(status_and_error(&attempt), (None, "timed out after 1 s"));
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_port_is_reported_as_connection_refused() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let sender = Sender::new(TESTS, None, Duration::from_secs(5)).expect("a sender");
+
+    let attempt = sender
+        .deliver(
+            &format!("https://127.0.0.1:{port}/"),
+            &[&secret(SECRET)],
+            now(),
+            BODY,
+        )
+        .await;
+
+    assert_eq!(
+        status_and_error(&attempt),
+        (
+            None,
+            format!("connection refused by 127.0.0.1:{port}").as_str()
+        )
+    );
+}
+
+#[test]
+fn a_sender_refuses_extra_roots_that_hold_no_certificate() {
+    let error = Sender::new(TESTS, Some(b"not a certificate"), Duration::from_secs(1))
+        .expect_err("no certificate in the PEM");
+    assert!(error.starts_with("extra root certificates"), "{error}");
+}
+
+/// A TLS server (with a certificate made as the receiver's) that answers any request with
+/// `answer`, then, if `endless`, with body bytes until the client goes. Gives the port and the
+/// certificate to trust.
+async fn canned_server(answer: &'static [u8], endless: bool) -> (u16, Vec<u8>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = scratch();
+    make_certificate(&dir);
+    let cert_pem = std::fs::read(dir.join("cert.pem")).unwrap();
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut request = [0; 4096];
+            let _ = tls.read(&mut request).await;
+            if tls.write_all(answer).await.is_err() {
+                continue;
+            }
+            while endless && tls.write_all(&[b'x'; 16 * 1024]).await.is_ok() {}
+            let _ = tls.shutdown().await;
+        }
+    });
+    (port, cert_pem)
+}
+
+#[tokio::test]
+async fn whatever_a_merchants_server_answers_is_recorded_without_following_or_reading_it() {
+    let huge_head: &'static [u8] = format!(
+        "HTTP/1.1 200 OK\r\nX-Padding: {}\r\n\r\n",
+        "p".repeat(64 * 1024)
+    )
+    .leak()
+    .as_bytes();
+    for (answer, endless, status, error) in [
+        (
+            &b"HTTP/1.1 302 Found\r\nLocation: https://169.254.169.254/\r\nContent-Length: 0\r\n\r\n"[..],
+            false,
+            Some(302),
+            "HTTP 302 (redirects are not followed)",
+        ),
+        // A body that never ends: the status is the answer; the body is not waited for.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+            true,
+            Some(200),
+            "",
+        ),
+        (b"HTTP/1.1 500 Oops\r\n\r\n", false, Some(500), "HTTP 500"),
+        (b"\x00\xffnot http at all\r\n\r\n", false, None, "HTTP exchange failed"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", false, None, "HTTP exchange failed"),
+        (b"", false, None, "HTTP exchange failed"),
+        (huge_head, false, None, "HTTP exchange failed"),
+    ] {
+        let (port, cert_pem) = canned_server(answer, endless).await;
+        let sender = Sender::new(TESTS, Some(&cert_pem), Duration::from_secs(5)).unwrap();
+        let started = Instant::now();
+
+        let attempt = sender
+            .deliver(
+                &format!("https://127.0.0.1:{port}/"),
+                &[&secret(SECRET)],
+                now(),
+                BODY,
+            )
+            .await;
+
+        let shown = String::from_utf8_lossy(&answer[..answer.len().min(40)]).into_owned();
+        assert_eq!(attempt.status, status, "{shown}: {attempt:?}");
+        assert!(
+            attempt.error.as_deref().unwrap_or("").starts_with(error),
+            "{shown}: {attempt:?}"
+        );
+        assert!(attempt.error.as_deref().unwrap_or("").len() <= 200);
+        assert!(started.elapsed() < Duration::from_secs(4), "{shown}");
+    }
+}
