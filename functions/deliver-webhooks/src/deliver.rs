@@ -1,0 +1,530 @@
+//! What the delivery function does with its two inputs: a batch from the table's stream (new
+//! events, sent at once) and the schedule's tick (a sweep of the endpoints whose next try is
+//! due). See `shared::store::webhooks` for the queue both share.
+//!
+//! # What a merchant may count on
+//!
+//! - **At least once.** An event is sent until its endpoint answers 2xx, or for three days
+//!   ([`RetrySchedule`]). It may arrive more than once (a lost answer, a stream batch retried),
+//!   so receivers dedupe by the event's `id`.
+//! - **In order, per account and mode.** An endpoint's events are first sent in the order they
+//!   happened: a new event goes straight out only while nothing waits for that endpoint, and
+//!   otherwise joins the back of its queue, which is sent oldest first, one at a time, stopping
+//!   at the first failure. (A duplicate can still arrive after later events.)
+//! - **One merchant's outage holds up no one else's.** Each try has its own short timeout,
+//!   endpoints are tried side by side, and a failing endpoint's events wait in its own queue.
+
+use crate::send::Sender;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use shared::ApiError;
+use shared::chrono::{DateTime, Utc};
+use shared::domain::event::{EventKey, WebhookDelivery};
+use shared::domain::ids;
+use shared::domain::principal::Principal;
+use shared::domain::webhook::{RetrySchedule, SigningSecret};
+use shared::store::{Store, WebhookEndpoint};
+use std::time::{Duration, Instant};
+
+/// Waiting events read per query of an endpoint's queue.
+const QUEUE_PAGE: usize = 25;
+/// Endpoints a sweep works on side by side.
+const SWEEP_CONCURRENCY: usize = 16;
+/// Time kept in hand at the end of an invocation for the writes that follow a try.
+const MARGIN: Duration = Duration::from_secs(3);
+
+/// Everything the function builds once per cold start.
+pub struct Deliverer {
+    pub store: Store,
+    pub sender: Sender,
+    pub schedule: RetrySchedule,
+    /// The longest one try may take (the sender's own timeout).
+    pub attempt_timeout: Duration,
+}
+
+/// A new event, as a stream record carries it.
+#[derive(Debug, PartialEq)]
+pub struct NewEvent {
+    pub owner: Principal,
+    pub id: String,
+    pub doc: String,
+    /// The record's sequence number: what a failed record is reported back as.
+    pub sequence: String,
+}
+
+/// What one stream record is to this function.
+#[derive(Debug, PartialEq)]
+pub enum Record {
+    /// An event was written.
+    Event(NewEvent),
+    /// Anything else the table's stream carries (links, counters, an event's recorded delivery):
+    /// not this function's concern. The deployed mapping filters these out before they cost an
+    /// invocation; the check is repeated here for streams without a filter (DynamoDB Local).
+    Other,
+    /// A record this function cannot read, with its sequence number when it has one.
+    Unreadable(Option<String>, String),
+}
+
+/// Reads one record of a DynamoDB stream event (Lambda's `Records[]` entry).
+pub fn read_record(record: &Value) -> Record {
+    let sequence = record["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .map(str::to_owned);
+    if record["eventName"] != "INSERT" {
+        return Record::Other;
+    }
+    let image = &record["dynamodb"]["NewImage"];
+    let (Some(pk), Some(sk)) = (image["pk"]["S"].as_str(), image["sk"]["S"].as_str()) else {
+        return Record::Unreadable(sequence, "an INSERT without string keys".into());
+    };
+    let Some(id) = sk.strip_prefix("EVNT#") else {
+        return Record::Other;
+    };
+    let owner = match pk
+        .strip_prefix("ACCT#")
+        .and_then(|rest| rest.rsplit_once('#'))
+    {
+        Some((account, "test")) => Principal {
+            account_id: account.to_owned(),
+            livemode: false,
+        },
+        Some((account, "live")) => Principal {
+            account_id: account.to_owned(),
+            livemode: true,
+        },
+        _ => return Record::Unreadable(sequence, format!("an event under {pk:?}")),
+    };
+    let (Some(doc), Some(sequence)) = (image["doc"]["S"].as_str(), sequence.clone()) else {
+        return Record::Unreadable(sequence, format!("event {id} without its document"));
+    };
+    if !ids::is_event_id(id, owner.livemode) {
+        return Record::Unreadable(Some(sequence), format!("a bad event id {id:?}"));
+    }
+    Record::Event(NewEvent {
+        owner,
+        id: id.to_owned(),
+        doc: doc.to_owned(),
+        sequence,
+    })
+}
+
+/// What one sweep did, for its log line and for tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub endpoints: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub given_up: usize,
+}
+
+/// How long one try may take, unless `WEBHOOK_TIMEOUT_SECONDS` says otherwise: long enough for
+/// a receiver that does its work before answering, short enough that a batch's tries finish well
+/// inside the function's 60 s.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Test-only settings. Each one weakens a protection, so none appears in template.yaml, and the
+/// function logs a warning at start when any is set.
+pub mod test_settings {
+    /// `1` lets endpoints on loopback through (and nothing else non-public): for a test's
+    /// receiver on 127.0.0.1.
+    pub const ALLOW_LOOPBACK: &str = "WEBHOOK_TEST_ALLOW_LOOPBACK";
+    /// A PEM file of certificates trusted beside the system's: a test receiver's own.
+    pub const TRUST_PEM: &str = "WEBHOOK_TEST_TRUST_PEM";
+    /// A factor for every duration of the retry schedule (1/60 turns its minutes into seconds).
+    pub const RETRY_SCALE: &str = "WEBHOOK_TEST_RETRY_SCALE";
+}
+
+impl Deliverer {
+    /// Builds the function's state from its environment: `TABLE_NAME`, the AWS variables
+    /// Lambda sets, `WEBHOOK_TIMEOUT_SECONDS` (optional) and the [`test_settings`].
+    pub fn from_env() -> Result<Self, String> {
+        use shared::validate::DestinationPolicy;
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let table = var(shared::http::serve::TABLE_NAME_ENV)
+            .ok_or_else(|| format!("{} is not set", shared::http::serve::TABLE_NAME_ENV))?;
+        let client = shared::store::lambda_client().map_err(|e| e.to_string())?;
+        let attempt_timeout = match var("WEBHOOK_TIMEOUT_SECONDS") {
+            Some(s) => Duration::from_secs(
+                s.parse()
+                    .ok()
+                    .filter(|s| (1..=30).contains(s))
+                    .ok_or("WEBHOOK_TIMEOUT_SECONDS must be 1 to 30")?,
+            ),
+            None => ATTEMPT_TIMEOUT,
+        };
+        let policy = DestinationPolicy {
+            allow_loopback_for_tests: var(test_settings::ALLOW_LOOPBACK).as_deref() == Some("1"),
+        };
+        let trusted = match var(test_settings::TRUST_PEM) {
+            Some(path) => Some(std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?),
+            None => None,
+        };
+        let schedule = match var(test_settings::RETRY_SCALE) {
+            Some(f) => RetrySchedule::scaled(
+                f.parse()
+                    .map_err(|_| format!("{}: not a number", test_settings::RETRY_SCALE))?,
+            ),
+            None => RetrySchedule::default(),
+        };
+        if policy.allow_loopback_for_tests
+            || trusted.is_some()
+            || schedule != RetrySchedule::default()
+        {
+            tracing::warn!("test-only webhook settings are on: never in a deployment");
+        }
+        Ok(Self {
+            store: Store::new(client, table),
+            sender: Sender::new(policy, trusted.as_deref(), attempt_timeout)?,
+            schedule,
+            attempt_timeout,
+        })
+    }
+
+    /// Handles one invocation: a stream batch (answered with the records to retry, as
+    /// `ReportBatchItemFailures` asks) or the schedule's tick (answered with what the sweep did).
+    pub async fn handle(&self, input: &Value, deadline: Instant) -> Result<Value, ApiError> {
+        if let Some(records) = input["Records"].as_array() {
+            let failures = self.on_stream(records, deadline).await;
+            let failures: Vec<Value> = failures
+                .into_iter()
+                .map(|sequence| json!({ "itemIdentifier": sequence }))
+                .collect();
+            return Ok(json!({ "batchItemFailures": failures }));
+        }
+        if input["detail-type"] == "Scheduled Event" {
+            let swept = self.sweep(deadline).await?;
+            return Ok(json!({
+                "endpoints": swept.endpoints,
+                "delivered": swept.delivered,
+                "failed": swept.failed,
+                "given_up": swept.given_up,
+            }));
+        }
+        Err(ApiError::internal(
+            "neither a stream batch nor a scheduled event",
+        ))
+    }
+
+    /// Sends the batch's new events, each owner's in order and the owners side by side, and
+    /// returns the sequence numbers of the records to try again: those whose handling failed
+    /// (DynamoDB unavailable, say) and, for an owner, every later one, so its order holds.
+    pub async fn on_stream(&self, records: &[Value], deadline: Instant) -> Vec<String> {
+        let mut failed = Vec::new();
+        let mut owners: Vec<(Principal, Vec<NewEvent>)> = Vec::new();
+        for record in records {
+            match read_record(record) {
+                Record::Event(event) => {
+                    match owners.iter_mut().find(|(owner, _)| *owner == event.owner) {
+                        Some((_, events)) => events.push(event),
+                        None => owners.push((event.owner.clone(), vec![event])),
+                    }
+                }
+                Record::Other => {}
+                // Retrying will not make it readable: reported, so that after its retries the
+                // mapping sends it to the failure destination for someone to look at.
+                Record::Unreadable(sequence, why) => {
+                    tracing::error!(why, "unreadable stream record");
+                    failed.extend(sequence);
+                }
+            }
+        }
+        let results = futures_util::future::join_all(
+            owners
+                .iter()
+                .map(|(owner, events)| self.send_new(owner, events, deadline)),
+        )
+        .await;
+        failed.extend(results.into_iter().flatten());
+        failed
+    }
+
+    /// One owner's new events, in order. Returns the sequence numbers not handled.
+    async fn send_new(
+        &self,
+        owner: &Principal,
+        events: &[NewEvent],
+        deadline: Instant,
+    ) -> Vec<String> {
+        let unhandled = |from: usize| events[from..].iter().map(|e| e.sequence.clone()).collect();
+        let endpoint = match self.store.get_webhook(owner).await {
+            Ok(Some(endpoint)) => endpoint,
+            // No endpoint: the events are kept for `GET /events`, and sent nowhere.
+            Ok(None) => return Vec::new(),
+            Err(err) => {
+                tracing::error!(error = %err, "could not read the webhook endpoint");
+                return unhandled(0);
+            }
+        };
+        // Straight out only while nothing waits for this endpoint, so order holds.
+        let mut direct = endpoint.pending == 0;
+        for (i, event) in events.iter().enumerate() {
+            let now = Utc::now();
+            let step = if direct && self.time_for_a_try(deadline) {
+                match self.try_once(&endpoint, &event.id, &event.doc).await {
+                    Ok(true) => Ok(true),
+                    Ok(false) => {
+                        direct = false;
+                        let due = now + self.schedule.delay(1);
+                        self.store
+                            .queue_event(owner, &event.id, &event.doc, due, true, now)
+                            .await
+                    }
+                    Err(err) => Err(err),
+                }
+            } else {
+                // Behind others already waiting (whose own next try stands), or out of time
+                // (then the next sweep sends it).
+                direct = false;
+                self.store
+                    .queue_event(owner, &event.id, &event.doc, now, false, now)
+                    .await
+            };
+            if let Err(err) = step {
+                tracing::error!(event = event.id, error = %err, "could not send or queue an event");
+                return unhandled(i);
+            }
+        }
+        Vec::new()
+    }
+
+    /// Whether an invocation ending at `deadline` still has time for a whole try and the
+    /// writes after it.
+    fn time_for_a_try(&self, deadline: Instant) -> bool {
+        deadline.saturating_duration_since(Instant::now()) > self.attempt_timeout + MARGIN
+    }
+
+    /// One try of one event: sent, and the attempt recorded on the event whatever came of it.
+    /// `Ok(true)` when the endpoint answered 2xx.
+    async fn try_once(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event_id: &str,
+        doc: &str,
+    ) -> Result<bool, ApiError> {
+        let now = Utc::now();
+        let secrets = endpoint.signing_secrets(now);
+        let secrets: Vec<&SigningSecret> = secrets.iter().collect();
+        let started = Instant::now();
+        let attempt = self
+            .sender
+            .deliver(&endpoint.url, &secrets, now.timestamp(), doc)
+            .await;
+        let key = serde_json::from_str::<Value>(doc)
+            .ok()
+            .and_then(|event| event["key"].as_str().and_then(EventKey::parse))
+            .ok_or_else(|| ApiError::internal(format!("event {event_id} has no key")))?;
+        tracing::info!(
+            event = event_id,
+            status = attempt.status,
+            error = attempt.error.as_deref(),
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "webhook try"
+        );
+        let delivery = WebhookDelivery::of(
+            endpoint.owner.livemode,
+            key,
+            &endpoint.url,
+            attempt.status,
+            attempt.error.clone(),
+            now,
+        );
+        self.store
+            .record_delivery(&endpoint.owner, event_id, &delivery)
+            .await?;
+        Ok(attempt.delivered())
+    }
+
+    /// Works through every endpoint whose next try is due, side by side.
+    pub async fn sweep(&self, deadline: Instant) -> Result<Swept, ApiError> {
+        let due = self.store.due_webhooks(Utc::now()).await?;
+        let results: Vec<Result<Swept, ApiError>> = futures_util::stream::iter(due.iter())
+            .map(|owner| self.sweep_one(owner, deadline))
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        let mut total = Swept::default();
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(s) => {
+                    total.endpoints += s.endpoints;
+                    total.delivered += s.delivered;
+                    total.failed += s.failed;
+                    total.given_up += s.given_up;
+                }
+                // The endpoint's lease runs out and a later sweep takes it up again.
+                Err(err) => {
+                    tracing::error!(error = %err, "an endpoint's sweep failed");
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        tracing::info!(
+            endpoints = total.endpoints,
+            delivered = total.delivered,
+            failed = total.failed,
+            given_up = total.given_up,
+            "sweep done"
+        );
+        match first_error {
+            Some(err) if total.endpoints == 0 => Err(err),
+            _ => Ok(total),
+        }
+    }
+
+    /// One endpoint's queue, oldest first, until it is empty, a try fails, or time runs out.
+    async fn sweep_one(&self, owner: &Principal, deadline: Instant) -> Result<Swept, ApiError> {
+        let mut swept = Swept::default();
+        let now = Utc::now();
+        let left = deadline.saturating_duration_since(Instant::now());
+        let until = now + left + MARGIN;
+        if !self.store.lease_webhook(owner, now, until).await? {
+            return Ok(swept);
+        }
+        swept.endpoints = 1;
+        loop {
+            let (endpoint, waiting) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
+            let Some(endpoint) = endpoint else {
+                // Removed meanwhile (removal takes its queue with it).
+                self.store.finish_webhook(owner, Utc::now()).await?;
+                return Ok(swept);
+            };
+            if waiting.is_empty() {
+                self.store.finish_webhook(owner, Utc::now()).await?;
+                return Ok(swept);
+            }
+            // Failures in a row so far: a success (or a give-up) starts the count again.
+            let mut failures = endpoint.failures;
+            for w in &waiting {
+                if !self.time_for_a_try(deadline) {
+                    self.store.release_webhook(owner, Utc::now()).await?;
+                    return Ok(swept);
+                }
+                if expired(&self.schedule, &w.event_id, owner.livemode, Utc::now()) {
+                    tracing::warn!(
+                        event = w.event_id,
+                        "webhook given up: undelivered for the whole retry schedule"
+                    );
+                    self.store.dequeue_event(owner, &w.event_id).await?;
+                    failures = 0;
+                    swept.given_up += 1;
+                    continue;
+                }
+                if self.try_once(&endpoint, &w.event_id, &w.doc).await? {
+                    self.store.dequeue_event(owner, &w.event_id).await?;
+                    failures = 0;
+                    swept.delivered += 1;
+                } else {
+                    failures = failures.saturating_add(1);
+                    let due = Utc::now() + self.schedule.delay(failures);
+                    self.store.delay_webhook(owner, failures, due).await?;
+                    swept.failed += 1;
+                    return Ok(swept);
+                }
+            }
+        }
+    }
+}
+
+/// Whether the event `id` is older than `schedule` keeps trying it, at `now`.
+fn expired(schedule: &RetrySchedule, id: &str, livemode: bool, now: DateTime<Utc>) -> bool {
+    let Some(created_ms) = ids::time_of(id, ids::event_prefix(livemode)) else {
+        return false;
+    };
+    let age_ms = now.timestamp_millis().saturating_sub(created_ms);
+    u128::try_from(age_ms).is_ok_and(|age| age > schedule.give_up.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_given_up_once_older_than_the_schedule_keeps_it() {
+        let schedule = RetrySchedule::default();
+        let created = Utc::now();
+        let id = ids::new_event_id(false, created);
+        let give_up = shared::chrono::Duration::from_std(schedule.give_up).unwrap();
+        assert!(!expired(&schedule, &id, false, created));
+        assert!(!expired(&schedule, &id, false, created + give_up));
+        assert!(expired(
+            &schedule,
+            &id,
+            false,
+            created + give_up + shared::chrono::Duration::milliseconds(1)
+        ));
+        // An id it cannot read the time of is never given up on its account.
+        assert!(!expired(
+            &schedule,
+            "evnt_test_?",
+            false,
+            created + give_up * 2
+        ));
+    }
+
+    fn record(name: &str, pk: &str, sk: &str, doc: Option<&str>) -> Value {
+        let mut image = json!({"pk": {"S": pk}, "sk": {"S": sk}});
+        if let Some(doc) = doc {
+            image["doc"] = json!({"S": doc});
+        }
+        json!({
+            "eventID": "1", "eventName": name, "eventSource": "aws:dynamodb",
+            "dynamodb": {"Keys": {}, "NewImage": image, "SequenceNumber": "100",
+                         "StreamViewType": "NEW_IMAGE"}
+        })
+    }
+
+    #[test]
+    fn only_inserted_events_are_read_and_a_damaged_one_is_reported() {
+        let id = ids::new_event_id(false, Utc::now());
+        let sk = format!("EVNT#{id}");
+        match read_record(&record("INSERT", "ACCT#acct_1#test", &sk, Some("{}"))) {
+            Record::Event(e) => {
+                assert_eq!(e.owner.account_id, "acct_1");
+                assert!(!e.owner.livemode);
+                assert_eq!(e.id, id);
+                assert_eq!(e.doc, "{}");
+                assert_eq!(e.sequence, "100");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A delivery recorded on the event, a link, a counter: not new events.
+        assert_eq!(
+            read_record(&record("MODIFY", "ACCT#acct_1#test", &sk, Some("{}"))),
+            Record::Other
+        );
+        assert_eq!(
+            read_record(&record(
+                "INSERT",
+                "ACCT#acct_1#test",
+                "LINK#link_test_x",
+                None
+            )),
+            Record::Other
+        );
+        assert_eq!(
+            read_record(&record("REMOVE", "ACCT#acct_1#test", &sk, None)),
+            Record::Other
+        );
+        for damaged in [
+            record("INSERT", "ACCT#acct_1#test", &sk, None),
+            record("INSERT", "nonsense", &sk, Some("{}")),
+            // A live event id in a test partition.
+            record(
+                "INSERT",
+                "ACCT#acct_1#test",
+                &format!("EVNT#{}", ids::new_event_id(true, Utc::now())),
+                Some("{}"),
+            ),
+        ] {
+            assert!(
+                matches!(read_record(&damaged), Record::Unreadable(Some(ref s), _) if s == "100"),
+                "{damaged}"
+            );
+        }
+        assert!(matches!(
+            read_record(&json!({"eventName": "INSERT", "dynamodb": {}})),
+            Record::Unreadable(None, _)
+        ));
+    }
+}
