@@ -11,6 +11,8 @@
 
 pub mod faults;
 mod iam;
+pub mod receiver;
+pub mod streams;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use futures_util::future::LocalBoxFuture;
@@ -24,6 +26,7 @@ use shared::domain::principal::Principal;
 use shared::store::Store;
 use std::sync::OnceLock;
 
+pub use iam::as_function;
 pub use tools::{Event, join_all};
 
 /// The payment page base URL every test app uses.

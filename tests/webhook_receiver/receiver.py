@@ -93,6 +93,8 @@ def main():
                         "key": event.get("key"),
                         "path": self.path,
                         "user_agent": self.headers.get("User-Agent"),
+                        "signatures": len(self.headers.get("Omise-Signature", "").split(",")),
+                        "body": body.decode("utf-8", "replace"),
                         "received_at": time.time(),
                         "status": status,
                     }) + "\n")

@@ -1,0 +1,173 @@
+//! A merchant's webhook receiver, for tests: `tests/webhook_receiver/receiver.py`, a real HTTPS
+//! server on loopback with a certificate made here for the test, which checks every delivery's
+//! signature with Python's own `hmac` (an implementation independent of the Rust one) and logs
+//! what it received.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running receiver. Stopped when dropped.
+pub struct Receiver {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+    /// The receiver's certificate (PEM), for the delivery function to trust.
+    pub cert_pem: Vec<u8>,
+}
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fresh directory under the target directory, removed with the receiver.
+fn scratch() -> PathBuf {
+    let dir = repository()
+        .join("target")
+        .join("webhook-receivers")
+        .join(format!(
+            "{}-{}",
+            std::process::id(),
+            shared::domain::ids::new_account_id()
+        ));
+    std::fs::create_dir_all(&dir).expect("make the receiver's directory");
+    dir
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1 and `receiver.test`, valid for a day.
+fn make_certificate(dir: &Path) {
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=receiver.test"])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:receiver.test,DNS:localhost,IP:127.0.0.1",
+        ])
+        // A server's own certificate, not a CA's: rustls refuses a CA certificate as a server's.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl must be installed (scripts/setup does it)");
+    assert!(status.success(), "openssl could not make a certificate");
+}
+
+impl Receiver {
+    /// Starts a receiver that verifies with `secret` (base64) and takes `options` (see
+    /// receiver.py: `--fail-first N`, `--previous-secret S`...). It is down (answers 503) while
+    /// [`Receiver::outage_file`] exists.
+    pub fn start(secret: &str, options: &[&str]) -> Receiver {
+        let dir = scratch();
+        make_certificate(&dir);
+        let python = ["python3", "python"]
+            .into_iter()
+            .find(|p| Command::new(p).arg("--version").output().is_ok())
+            .expect("python3 must be installed");
+        let child = Command::new(python)
+            .arg(repository().join("tests/webhook_receiver/receiver.py"))
+            .arg("--cert")
+            .arg(dir.join("cert.pem"))
+            .arg("--key")
+            .arg(dir.join("key.pem"))
+            .args(["--secret", secret])
+            .arg("--port-file")
+            .arg(dir.join("port"))
+            .arg("--log")
+            .arg(dir.join("log.jsonl"))
+            .arg("--fail-until-file")
+            .arg(dir.join("down"))
+            .args(options)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the receiver");
+        let started = Instant::now();
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(dir.join("port"))
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                break port;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the receiver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");
+        Receiver {
+            child,
+            dir,
+            port,
+            cert_pem,
+        }
+    }
+
+    /// The receiver's URL at `path` (`/hooks`, say).
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The path of the certificate, for `WEBHOOK_TEST_TRUST_PEM`.
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+
+    /// A file whose existence makes the receiver answer 503.
+    pub fn outage_file(&self) -> PathBuf {
+        self.dir.join("down")
+    }
+
+    /// Every request received so far, in order: `verified`, `event_id`, `key`, `status`...
+    pub fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("log.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The requests it answered 2xx, in order.
+    pub fn accepted(&self) -> Vec<Value> {
+        self.received()
+            .into_iter()
+            .filter(|r| {
+                r["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+            })
+            .collect()
+    }
+
+    /// Waits until `n` requests were accepted or `timeout` passes; returns them.
+    pub async fn wait_accepted(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let accepted = self.accepted();
+            if accepted.len() >= n || started.elapsed() > timeout {
+                return accepted;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

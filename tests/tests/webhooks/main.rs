@@ -1,0 +1,200 @@
+//! Webhooks end to end, in-process: the API writes events, DynamoDB Local's real stream carries
+//! them, the delivery function's handler (as its Lambda runs it) sends them to a real HTTPS
+//! receiver on loopback, which checks each signature with Python's `hmac`.
+//!
+//! The tests play the two AWS parts that have no local emulator: the event source mapping (read
+//! the stream, hand batches to the function: [`Pump`]) and the schedule (call the sweep). The
+//! retry schedule runs on a clock 60 times faster, so its minutes take seconds.
+
+mod delivery;
+mod retries;
+
+use deliver_webhooks::Deliverer;
+use deliver_webhooks::send::Sender;
+use links_tests::receiver::Receiver;
+use links_tests::streams::{StreamReader, lambda_event, scheduled_event};
+use links_tests::{TestApp, dynamodb_endpoint, spawn_app};
+use serde_json::Value;
+use shared::domain::principal::Principal;
+use shared::domain::webhook::RetrySchedule;
+use shared::validate::DestinationPolicy;
+use std::time::{Duration, Instant};
+
+/// The retry schedule's clock in these tests: a minute takes a second.
+pub const SCALE: f64 = 1.0 / 60.0;
+
+/// A fresh signing secret for a receiver that is not set through the store.
+pub fn some_secret() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(shared::domain::ids::new_account_id())
+}
+
+/// The delivery function's handler over `app`'s table, trusting `receiver`'s certificate.
+pub fn deliverer(app: &TestApp, trusted: &[u8], loopback: bool, timeout: Duration) -> Deliverer {
+    let policy = DestinationPolicy {
+        allow_loopback_for_tests: loopback,
+    };
+    Deliverer {
+        store: app.ctx.store.clone(),
+        sender: Sender::new(policy, Some(trusted), timeout).expect("a sender"),
+        schedule: RetrySchedule::scaled(SCALE),
+        attempt_timeout: timeout,
+    }
+}
+
+/// Sets `owner`'s endpoint to `url` and returns the secret the receiver must verify with.
+pub async fn set_endpoint(app: &TestApp, owner: &Principal, url: &str) -> String {
+    shared::validate::parse_endpoint(
+        url,
+        DestinationPolicy {
+            allow_loopback_for_tests: true,
+        },
+    )
+    .expect("a loopback endpoint, allowed in tests");
+    let set = app
+        .ctx
+        .store
+        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .await
+        .expect("set the endpoint");
+    set.new_secret.expect("a new endpoint's secret")
+}
+
+/// Lambda's event source mapping, played: reads the table's stream and hands the records to the
+/// delivery function in batches of up to 100 (the template's `BatchSize`). Records are handed
+/// over unfiltered, so the function's own check of what is an event is exercised too.
+pub struct Pump {
+    pub reader: StreamReader,
+}
+
+impl Pump {
+    pub async fn open(app: &TestApp) -> Self {
+        Self {
+            reader: StreamReader::open(dynamodb_endpoint(), app.ctx.store.table()).await,
+        }
+    }
+
+    /// Everything written so far, as batches, to `deliverer`; returns the failures it reported.
+    pub async fn run(&mut self, deliverer: &Deliverer) -> Vec<String> {
+        let records = self.reader.read().await;
+        self.hand_over(deliverer, &records).await
+    }
+
+    /// `records` as batches to `deliverer`.
+    pub async fn hand_over(&self, deliverer: &Deliverer, records: &[Value]) -> Vec<String> {
+        let mut failed = Vec::new();
+        for batch in records.chunks(100) {
+            let answer = as_delivery_function(deliverer.handle(&lambda_event(batch), deadline()))
+                .await
+                .expect("the handler answers a batch");
+            for failure in answer["batchItemFailures"].as_array().unwrap() {
+                failed.push(failure["itemIdentifier"].as_str().unwrap().to_owned());
+            }
+        }
+        failed
+    }
+}
+
+/// An invocation's deadline, as the template's 60 s timeout gives it.
+pub fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+/// One tick of the schedule.
+pub async fn sweep(deliverer: &Deliverer) -> Value {
+    as_delivery_function(deliverer.handle(&scheduled_event(), deadline()))
+        .await
+        .expect("a sweep")
+}
+
+/// Runs `work` as the delivery function, so that `scripts/check-iam` holds its IAM to what it
+/// does.
+pub async fn as_delivery_function<F: std::future::Future>(work: F) -> F::Output {
+    links_tests::as_function("DeliverWebhooksFunction", work).await
+}
+
+/// Sweeps every 100 ms (the scaled schedule's minute is a second) until `receiver` has accepted
+/// `n` deliveries or `timeout` passes.
+pub async fn sweep_until(
+    deliverer: &Deliverer,
+    receiver: &Receiver,
+    n: usize,
+    timeout: Duration,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let accepted = receiver.accepted();
+        if accepted.len() >= n || started.elapsed() > timeout {
+            return accepted;
+        }
+        sweep(deliverer).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Gives `owner` an endpoint at a new receiver that verifies with the endpoint's own secret
+/// (started with `options`): the endpoint is set first, for its secret, then pointed at the
+/// receiver, keeping the secret.
+pub async fn endpoint_with_receiver(
+    app: &TestApp,
+    owner: &Principal,
+    options: &[&str],
+) -> Receiver {
+    let secret = set_endpoint(app, owner, "https://127.0.0.1:9/not-yet").await;
+    let receiver = Receiver::start(&secret, options);
+    repoint(app, owner, &receiver.url("/hooks")).await;
+    receiver
+}
+
+/// Points `owner`'s endpoint at another URL; it keeps its secret.
+pub async fn repoint(app: &TestApp, owner: &Principal, url: &str) {
+    let set = app
+        .ctx
+        .store
+        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        set.new_secret.is_none(),
+        "an existing endpoint keeps its secret"
+    );
+}
+
+/// The event ids of `owner`'s events, oldest first, through the API.
+pub async fn event_ids(app: &TestApp, key: &str) -> Vec<String> {
+    let list = app
+        .call("GET", "/events?limit=100&order=chronological")
+        .key(key)
+        .send()
+        .await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Event `id` through the API.
+pub async fn event(app: &TestApp, key: &str, id: &str) -> Value {
+    let response = app
+        .call("GET", &format!("/events/{id}"))
+        .key(key)
+        .send()
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    response.body
+}
+
+/// The ids `receiver` accepted, in the order it accepted them.
+pub fn ids(received: &[Value]) -> Vec<String> {
+    received
+        .iter()
+        .map(|r| r["event_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub async fn app() -> TestApp {
+    spawn_app().await
+}

@@ -1,0 +1,182 @@
+//! Endpoints that fail: the queue, the schedule, at least once and in order, and sweeps that
+//! race.
+
+use super::*;
+use std::collections::HashMap;
+
+/// Creates `n` links of alice's (in test mode) and returns their events' ids, oldest first.
+async fn some_events(app: &TestApp, n: usize) -> Vec<String> {
+    for i in 0..n {
+        app.create_link(
+            &app.alice.test_key,
+            TestApp::link_params(&format!("link {i}")),
+        )
+        .await;
+    }
+    let ids = event_ids(app, &app.alice.test_key).await;
+    assert_eq!(ids.len(), n);
+    ids
+}
+
+#[tokio::test]
+async fn a_receiver_failing_its_first_tries_still_gets_every_event_once_in_order() {
+    // Arrange: the receiver answers 503 to its first three requests.
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &["--fail-first", "3"]).await;
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let created = some_events(&app, 5).await;
+
+    // Act: the stream's batch (the first try fails, so all five wait), then the schedule.
+    assert!(pump.run(&deliverer).await.is_empty());
+    let waiting = app.ctx.store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!((waiting.pending, waiting.failures), (5, 1));
+    let accepted = sweep_until(&deliverer, &receiver, 5, Duration::from_secs(30)).await;
+
+    // Assert: each event once, in the order they happened; the oldest carries every try.
+    assert_eq!(ids(&accepted), created);
+    assert!(accepted.iter().all(|r| r["verified"] == true));
+    let first = event(&app, &app.alice.test_key, &created[0]).await;
+    let statuses: Vec<&Value> = first["webhook_deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["status"])
+        .collect();
+    assert_eq!(statuses, [503, 503, 503, 200]);
+    for id in &created[1..] {
+        let later = event(&app, &app.alice.test_key, id).await;
+        assert_eq!(later["webhook_deliveries"].as_array().unwrap().len(), 1);
+    }
+    // The tries kept to the schedule: never sooner than 1, 2 then 4 scaled minutes apart
+    // (later is allowed: a sweep comes when it comes).
+    let received = receiver.received();
+    let at: Vec<f64> = received[..4]
+        .iter()
+        .map(|r| r["received_at"].as_f64().unwrap())
+        .collect();
+    for (gap, minutes) in at.windows(2).map(|w| w[1] - w[0]).zip([1.0, 2.0, 4.0]) {
+        let scheduled = minutes * 60.0 * SCALE;
+        assert!(
+            gap >= scheduled * 0.95,
+            "{gap} s apart, scheduled {scheduled} s"
+        );
+    }
+    // Nothing waits, and the endpoint's next try is gone.
+    let done = app.ctx.store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!((done.pending, done.failures), (0, 0));
+    assert!(app.items_where("pk", "HOOKDUE#").await.is_empty());
+    let queue = app.ctx.store.webhook_queue(&owner, 10).await.unwrap().1;
+    assert!(queue.is_empty());
+}
+
+#[tokio::test]
+async fn new_events_wait_behind_older_ones_until_the_receiver_is_back() {
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    std::fs::write(receiver.outage_file(), b"").unwrap();
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+
+    // Down: the first event fails and waits; the next ones queue behind it, untried.
+    some_events(&app, 2).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    app.create_link(&app.alice.test_key, TestApp::link_params("during"))
+        .await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    let created = event_ids(&app, &app.alice.test_key).await;
+    assert_eq!(receiver.received().len(), 1, "only the oldest was tried");
+
+    // Back: the next sweep that is due sends all three, oldest first.
+    std::fs::remove_file(receiver.outage_file()).unwrap();
+    let accepted = sweep_until(&deliverer, &receiver, 3, Duration::from_secs(20)).await;
+    assert_eq!(ids(&accepted), created);
+}
+
+#[tokio::test]
+async fn racing_sweeps_send_each_waiting_event_exactly_once() {
+    // Arrange: 20 events wait behind a failed first try.
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &["--fail-first", "1"]).await;
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let created = some_events(&app, 20).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    assert_eq!(receiver.received().len(), 1);
+
+    // Act: once the next try is due, 16 sweeps start at once, and again, until all arrive.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = Instant::now();
+    while receiver.accepted().len() < 20 && started.elapsed() < Duration::from_secs(30) {
+        let sweeps = (0..16).map(|_| sweep(&deliverer));
+        let swept = futures_util::future::join_all(sweeps).await;
+        let working: u64 = swept.iter().map(|s| s["endpoints"].as_u64().unwrap()).sum();
+        assert!(
+            working <= 1,
+            "one sweep at a time holds an endpoint: {swept:?}"
+        );
+    }
+
+    // Assert: each exactly once, in order.
+    let accepted = receiver.accepted();
+    assert_eq!(ids(&accepted), created);
+    let mut times: HashMap<String, usize> = HashMap::new();
+    for id in ids(&receiver.received()) {
+        *times.entry(id).or_default() += 1;
+    }
+    assert_eq!(
+        times[&created[0]], 2,
+        "the first: one failed try, one success"
+    );
+    assert!(created[1..].iter().all(|id| times[id] == 1), "{times:?}");
+}
+
+#[tokio::test]
+async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
+    // The mapping retries a batch when the function fails part-way, so records come again.
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    std::fs::write(receiver.outage_file(), b"").unwrap();
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let created = some_events(&app, 3).await;
+
+    let records = pump.reader.read().await;
+    assert!(pump.hand_over(&deliverer, &records).await.is_empty());
+    assert!(pump.hand_over(&deliverer, &records).await.is_empty());
+
+    let endpoint = app.ctx.store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!(endpoint.pending, 3);
+    let queue = app.ctx.store.webhook_queue(&owner, 10).await.unwrap().1;
+    let queued: Vec<String> = queue.iter().map(|w| w.event_id.clone()).collect();
+    assert_eq!(queued, created);
+
+    std::fs::remove_file(receiver.outage_file()).unwrap();
+    let accepted = sweep_until(&deliverer, &receiver, 3, Duration::from_secs(20)).await;
+    assert_eq!(ids(&accepted), created);
+}
+
+#[tokio::test]
+async fn removing_an_endpoint_drops_what_waits_for_it_and_keeps_the_events() {
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    std::fs::write(receiver.outage_file(), b"").unwrap();
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let created = some_events(&app, 2).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+
+    assert!(app.ctx.store.remove_webhook(&owner).await.unwrap());
+
+    assert!(app.items_where("pk", "HOOK").await.is_empty());
+    assert_eq!(event_ids(&app, &app.alice.test_key).await, created);
+    std::fs::remove_file(receiver.outage_file()).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(sweep(&deliverer).await["endpoints"], 0);
+    assert_eq!(receiver.received().len(), 1, "nothing more was sent");
+}
