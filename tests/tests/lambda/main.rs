@@ -9,6 +9,7 @@
 //! never reach them (and would not even decode).
 
 mod rie;
+mod webhooks;
 
 use links_tests::Event;
 use links_tests::{PAYMENT_BASE, TestApp, spawn_app};

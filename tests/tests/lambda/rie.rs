@@ -124,6 +124,11 @@ impl Rie {
     /// the DynamoDB at `endpoint` (the harness's DynamoDB Local, usually) and `table`. The emulator
     /// only execs the bootstrap on the first invocation.
     pub fn start(function: &str, table: &str, endpoint: &str) -> Self {
+        Self::start_with(function, table, endpoint, &[])
+    }
+
+    /// [`Rie::start`], with more environment variables (or other values for its own).
+    pub fn start_with(function: &str, table: &str, endpoint: &str, env: &[(&str, &str)]) -> Self {
         let command = bootstrap_command(function);
         let (port, api_port) = (free_port(), free_port());
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -158,6 +163,7 @@ impl Rie {
                 ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
                 ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
             ])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -214,6 +220,20 @@ impl Rie {
             body: serde_json::from_str(text).unwrap_or(Value::Null),
             text: text.to_owned(),
         }
+    }
+}
+
+impl Rie {
+    /// Invokes the function with any `payload` (a stream batch, a scheduled event) and returns
+    /// its answer as JSON.
+    pub async fn invoke_raw(&self, payload: &Value) -> Value {
+        let (port, payload) = (self.port, payload.clone());
+        let id = format!("invoke-{}", shared::domain::ids::new_account_id());
+        let raw = tokio::task::spawn_blocking(move || post_invocation(port, &payload, &id))
+            .await
+            .expect("the invocation thread");
+        serde_json::from_str(&raw)
+            .unwrap_or_else(|e| panic!("not a JSON answer ({e}): {raw}\n{}", self.output()))
     }
 }
 
