@@ -264,7 +264,7 @@ impl Deliverer {
                     Ok(true) => Ok(true),
                     Ok(false) => {
                         direct = false;
-                        let due = now + self.schedule.delay(1);
+                        let due = now + self.schedule.next_due(1);
                         self.store
                             .queue_event(owner, &event.id, &event.doc, due, true, now)
                             .await
@@ -416,7 +416,7 @@ impl Deliverer {
                     swept.delivered += 1;
                 } else {
                     failures = failures.saturating_add(1);
-                    let due = Utc::now() + self.schedule.delay(failures);
+                    let due = Utc::now() + self.schedule.next_due(failures);
                     self.store.delay_webhook(owner, failures, due).await?;
                     swept.failed += 1;
                     return Ok(swept);

@@ -109,6 +109,14 @@ impl RetrySchedule {
         self.first.saturating_mul(1 << doublings).min(self.cap)
     }
 
+    /// When, after a failed try, the next one is due: [`RetrySchedule::delay`] less a twelfth of
+    /// `first` (5 s by default). The sweep that tries comes once a minute, and tries happen
+    /// during sweeps: a try due a whole delay after one would just miss the tick that delay
+    /// later and wait for the one after, adding a minute to every pause.
+    pub fn next_due(&self, failures: u32) -> std::time::Duration {
+        self.delay(failures).saturating_sub(self.first / 12)
+    }
+
     /// How many tries an event that waits from the start of an outage gets before it is given
     /// up, and the moments (from the first failure) they happen at.
     pub fn tries(&self) -> Vec<std::time::Duration> {
@@ -296,6 +304,8 @@ mod tests {
         assert_eq!(tries.len(), 7 + 70);
         assert!(tries.last().unwrap().as_secs() <= 72 * 3600);
         assert!(tries.iter().any(|t| t.as_secs() >= 24 * 3600));
+        assert_eq!(s.next_due(1).as_secs(), 55);
+        assert_eq!(s.next_due(9).as_secs(), 3595);
         let fast = RetrySchedule::scaled(1.0 / 60.0);
         assert_eq!(fast.delay(1).as_secs(), 1);
         assert_eq!(fast.delay(9).as_secs(), 60);
