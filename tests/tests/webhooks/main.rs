@@ -6,6 +6,7 @@
 //! the stream, hand batches to the function: [`Pump`]) and the schedule (call the sweep). The
 //! retry schedule runs on a clock 60 times faster, so its minutes take seconds.
 
+mod bench;
 mod delivery;
 mod retries;
 
@@ -31,13 +32,24 @@ pub fn some_secret() -> String {
 
 /// The delivery function's handler over `app`'s table, trusting `receiver`'s certificate.
 pub fn deliverer(app: &TestApp, trusted: &[u8], loopback: bool, timeout: Duration) -> Deliverer {
+    deliverer_at(app, trusted, loopback, timeout, SCALE)
+}
+
+/// [`deliverer`] with the retry schedule's clock `scale` times real time.
+pub fn deliverer_at(
+    app: &TestApp,
+    trusted: &[u8],
+    loopback: bool,
+    timeout: Duration,
+    scale: f64,
+) -> Deliverer {
     let policy = DestinationPolicy {
         allow_loopback_for_tests: loopback,
     };
     Deliverer {
         store: app.ctx.store.clone(),
         sender: Sender::new(policy, Some(trusted), timeout).expect("a sender"),
-        schedule: RetrySchedule::scaled(SCALE),
+        schedule: RetrySchedule::scaled(scale),
         attempt_timeout: timeout,
     }
 }
