@@ -852,8 +852,9 @@ async fn main() {
             .await;
         keyed.push(c.time);
     }
-    // What a create writes, item by item: the link, its count shard and its hour counter, and
-    // with a key the idempotency record holding the response.
+    // What a create writes, item by item: the link, its payment token's item, its count shard
+    // and its hour counter, its event and the event's two counters, and with a key the
+    // idempotency record holding the response.
     let sample = &thousand[0];
     let link_item = shared::store::item::Item::from(sample);
     let counter = 2 * "ACCT#acct_0000000000000000#test".len() + 40;
@@ -874,8 +875,21 @@ async fn main() {
         + 24
         + 10
         + 6;
-    let plain_units = transaction_write_units(&[item_size(&link_item), counter, counter]);
-    let keyed_units = transaction_write_units(&[item_size(&link_item), counter, counter, record]);
+    // The payment token's item, and the `link.create` event (the response as its data, in the
+    // event's envelope) with its two counters.
+    let token_item = item_size(&shared::store::item::payment_token_item(sample));
+    let event = 2 * "ACCT#acct_0000000000000000#test".len() + 140 + body_len;
+    let items = [
+        item_size(&link_item),
+        token_item,
+        counter,
+        counter,
+        event,
+        counter,
+        counter,
+    ];
+    let plain_units = transaction_write_units(&items);
+    let keyed_units = transaction_write_units(&[&items[..], &[record]].concat());
     let create_rows = [
         format!(
             "| without a key | {} | {} | {plain_units:.0} |",
@@ -1099,10 +1113,35 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
     };
     let charge_bytes = size(format!("CHRG#{charge}")).await;
     let link_bytes = size(format!("LINK#{id}")).await;
-    // The link, the charge and its copy, four counters and the attempt record (the last five are
-    // a few dozen bytes each).
-    let payment_units =
-        transaction_write_units(&[link_bytes, charge_bytes, charge_bytes, 64, 64, 64, 64, 128]);
+    // The payment's event: the newest, since the replayed and refused payments wrote none.
+    let (events, _) = bench
+        .call(
+            key,
+            "GET",
+            "/events?limit=1&order=reverse_chronological",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(events["data"][0]["key"], "charge.create");
+    let event_id = events["data"][0]["id"].as_str().unwrap().to_owned();
+    let event_bytes = size(format!("EVNT#{event_id}")).await;
+    // The link, the charge and its copy, four counters, the event and its two counters, and the
+    // attempt record (the counters and the record are a few dozen bytes each).
+    let payment_units = transaction_write_units(&[
+        link_bytes,
+        charge_bytes,
+        charge_bytes,
+        64,
+        64,
+        64,
+        64,
+        event_bytes,
+        64,
+        64,
+        128,
+    ]);
+    let event_units = transaction_write_units(&[event_bytes, 64, 64]);
     let (_, c) = bench
         .call(key, "GET", &format!("/charges/{charge}"), None, &[])
         .await;
@@ -1148,7 +1187,7 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
     );
     println!();
     println!(
-        "A payment's transaction writes 8 items: the link ({link_bytes} bytes), the charge and its copy ({charge_bytes} bytes each), four counters and the attempt record. On DynamoDB that is {payment_units:.0} write units (2 per item per KB; DynamoDB Local reports 2.0 for any transaction)."
+        "A payment's transaction writes 11 items: the link ({link_bytes} bytes), the charge and its copy ({charge_bytes} bytes each), four counters, its one event (`charge.create`, {event_bytes} bytes) and the event's two counters, and the attempt record. On DynamoDB that is {payment_units:.0} write units (2 per item per KB; DynamoDB Local reports 2.0 for any transaction), {event_units:.0} of them for the event."
     );
     println!();
     println!("| in-process against DynamoDB Local, 200 each | median | 90th percentile |");
