@@ -19,7 +19,8 @@ use crate::domain::list::ListQuery;
 use crate::domain::principal::Principal;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The sort key of an event: `EVNT#<id>`.
 pub fn event_sk(id: &str) -> String {
@@ -34,8 +35,23 @@ pub const MAX_RECORDED_DELIVERIES: usize = 200;
 #[derive(Debug)]
 pub struct EventPage {
     /// Each event as the API serves it (`webhook_deliveries` filled in).
-    pub events: Vec<Value>,
+    pub events: Vec<StoredEvent>,
     pub total: u64,
+}
+
+/// An event as stored and served: its fields in Omise's order, `data` and each delivery exactly
+/// the JSON written (a `Value` would sort their keys). So `GET /events/{id}` answers what the
+/// webhook carried, plus the deliveries made since.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub object: String,
+    pub id: String,
+    pub livemode: bool,
+    pub location: String,
+    pub webhook_deliveries: Vec<Box<RawValue>>,
+    pub key: String,
+    pub created: String,
+    pub data: Box<RawValue>,
 }
 
 /// The event's item: its document, with no deliveries yet.
@@ -50,28 +66,22 @@ pub fn event_item(owner: &Principal, event: &Event) -> Result<Item, ApiError> {
 
 /// The event an item holds, as the API serves it: its document with the deliveries recorded
 /// since.
-pub fn event_from_item(item: &Item) -> Result<Value, ApiError> {
-    let mut event: Value = serde_json::from_str(get_s(item, "doc")?)
+pub fn event_from_item(item: &Item) -> Result<StoredEvent, ApiError> {
+    let mut event: StoredEvent = serde_json::from_str(get_s(item, "doc")?)
         .map_err(|e| corrupt(format!("event item has a bad document: {e}")))?;
-    let deliveries = match item.get("deliveries") {
+    event.webhook_deliveries = match item.get("deliveries") {
         None => Vec::new(),
         Some(AttributeValue::L(list)) => list
             .iter()
             .map(|d| {
                 d.as_s()
                     .ok()
-                    .and_then(|text| serde_json::from_str(text).ok())
+                    .and_then(|text| RawValue::from_string(text.clone()).ok())
                     .ok_or_else(|| corrupt("event item has a bad delivery".into()))
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(corrupt("event item's deliveries are not a list".into())),
     };
-    match event.as_object_mut() {
-        Some(fields) => {
-            fields.insert("webhook_deliveries".into(), Value::Array(deliveries));
-        }
-        None => return Err(corrupt("event item's document is not an object".into())),
-    }
     Ok(event)
 }
 
@@ -106,7 +116,11 @@ pub(crate) fn record_event(
 
 impl Store {
     /// The caller's event `id` as the API serves it, or `None`: one strongly consistent GetItem.
-    pub async fn get_event(&self, owner: &Principal, id: &str) -> Result<Option<Value>, ApiError> {
+    pub async fn get_event(
+        &self,
+        owner: &Principal,
+        id: &str,
+    ) -> Result<Option<StoredEvent>, ApiError> {
         self.get(key(account_partition(owner), event_sk(id)))
             .await?
             .as_ref()
@@ -202,8 +216,12 @@ mod tests {
         let mut item = event_item(&owner(), &event).unwrap();
         assert_eq!(item["pk"], s("ACCT#acct_1#test"));
         assert_eq!(item["sk"], s(format!("EVNT#{}", event.id)));
-        let served = event_from_item(&item).unwrap();
-        assert_eq!(served, serde_json::to_value(&event).unwrap());
+        let served = serde_json::to_string(&event_from_item(&item).unwrap()).unwrap();
+        assert_eq!(
+            served,
+            serde_json::to_string(&event).unwrap(),
+            "byte for byte"
+        );
 
         let delivery = WebhookDelivery::new(
             &event,
@@ -216,7 +234,7 @@ mod tests {
             "deliveries".into(),
             AttributeValue::L(vec![s(serde_json::to_string(&delivery).unwrap())]),
         );
-        let served = event_from_item(&item).unwrap();
+        let served = serde_json::to_value(event_from_item(&item).unwrap()).unwrap();
         assert_eq!(
             served["webhook_deliveries"],
             json!([serde_json::to_value(&delivery).unwrap()])
@@ -232,6 +250,7 @@ mod tests {
             ("doc", None),
             ("doc", Some(s("{not json"))),
             ("doc", Some(s("[1, 2]"))),
+            ("doc", Some(s(r#"{"object": "event"}"#))),
             ("deliveries", Some(s("[]"))),
             ("deliveries", Some(AttributeValue::L(vec![s("{")]))),
             (

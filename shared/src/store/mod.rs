@@ -66,7 +66,7 @@ pub use client::{
     http_client, lambda_client, operator_client, resilience,
 };
 pub use collection::{ANCHOR_TTL, SETTLE};
-pub use events::{EventPage, MAX_RECORDED_DELIVERIES};
+pub use events::{EventPage, MAX_RECORDED_DELIVERIES, StoredEvent};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};
