@@ -209,7 +209,6 @@ impl Deliverer {
     /// returns the sequence numbers of the records to try again: those whose handling failed
     /// (DynamoDB unavailable, say) and, for an owner, every later one, so its order holds.
     pub async fn on_stream(&self, records: &[Value], deadline: Instant) -> Vec<String> {
-        let mut failed = Vec::new();
         let mut owners: Vec<(Principal, Vec<NewEvent>)> = Vec::new();
         for record in records {
             match read_record(record) {
@@ -220,11 +219,11 @@ impl Deliverer {
                     }
                 }
                 Record::Other => {}
-                // Retrying will not make it readable: reported, so that after its retries the
-                // mapping sends it to the failure destination for someone to look at.
+                // Retrying will not make it readable, and a reported failure would make the
+                // mapping send every later record of the batch again (other merchants' events
+                // included), ten times: logged as an error for the operator, and passed over.
                 Record::Unreadable(sequence, why) => {
-                    tracing::error!(why, "unreadable stream record");
-                    failed.extend(sequence);
+                    tracing::error!(why, sequence, "unreadable stream record passed over");
                 }
             }
         }
@@ -234,8 +233,7 @@ impl Deliverer {
                 .map(|(owner, events)| self.send_new(owner, events, deadline)),
         )
         .await;
-        failed.extend(results.into_iter().flatten());
-        failed
+        results.into_iter().flatten().collect()
     }
 
     /// One owner's new events, in order. Returns the sequence numbers not handled.
@@ -256,11 +254,16 @@ impl Deliverer {
             }
         };
         // Straight out only while nothing waits for this endpoint, so order holds.
-        let mut direct = endpoint.pending == 0;
+        let mut direct = !endpoint.backlogged();
         for (i, event) in events.iter().enumerate() {
             let now = Utc::now();
+            let Some(key) = key_of(&event.doc) else {
+                // Written by this service, so a bug or a newer version's key: never sendable.
+                tracing::error!(event = event.id, "event without a known key passed over");
+                continue;
+            };
             let step = if direct && self.time_for_a_try(deadline) {
-                match self.try_once(&endpoint, &event.id, &event.doc).await {
+                match self.try_once(&endpoint, &event.id, key, &event.doc).await {
                     Ok(true) => Ok(true),
                     Ok(false) => {
                         direct = false;
@@ -299,6 +302,7 @@ impl Deliverer {
         &self,
         endpoint: &WebhookEndpoint,
         event_id: &str,
+        key: EventKey,
         doc: &str,
     ) -> Result<bool, ApiError> {
         let now = Utc::now();
@@ -309,10 +313,6 @@ impl Deliverer {
             .sender
             .deliver(&endpoint.url, &secrets, now.timestamp(), doc)
             .await;
-        let key = serde_json::from_str::<Value>(doc)
-            .ok()
-            .and_then(|event| event["key"].as_str().and_then(EventKey::parse))
-            .ok_or_else(|| ApiError::internal(format!("event {event_id} has no key")))?;
         tracing::info!(
             event = event_id,
             status = attempt.status,
@@ -386,11 +386,13 @@ impl Deliverer {
             let (endpoint, waiting) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
             let Some(endpoint) = endpoint else {
                 // Removed meanwhile (removal takes its queue with it).
-                self.store.finish_webhook(owner, Utc::now()).await?;
+                self.store.finish_webhook(owner, None, Utc::now()).await?;
                 return Ok(swept);
             };
             if waiting.is_empty() {
-                self.store.finish_webhook(owner, Utc::now()).await?;
+                self.store
+                    .finish_webhook(owner, Some(endpoint.pending), Utc::now())
+                    .await?;
                 return Ok(swept);
             }
             // Failures in a row so far: a success (or a give-up) starts the count again.
@@ -400,17 +402,21 @@ impl Deliverer {
                     self.store.release_webhook(owner, Utc::now()).await?;
                     return Ok(swept);
                 }
-                if expired(&self.schedule, &w.event_id, owner.livemode, Utc::now()) {
+                let key = key_of(&w.doc);
+                if key.is_none() || expired(&self.schedule, &w.event_id, owner.livemode, Utc::now())
+                {
                     tracing::warn!(
                         event = w.event_id,
-                        "webhook given up: undelivered for the whole retry schedule"
+                        sendable = key.is_some(),
+                        "webhook given up: undelivered for the whole retry schedule, or unsendable"
                     );
                     self.store.dequeue_event(owner, &w.event_id).await?;
                     failures = 0;
                     swept.given_up += 1;
                     continue;
                 }
-                if self.try_once(&endpoint, &w.event_id, &w.doc).await? {
+                let Some(key) = key else { continue };
+                if self.try_once(&endpoint, &w.event_id, key, &w.doc).await? {
                     self.store.dequeue_event(owner, &w.event_id).await?;
                     failures = 0;
                     swept.delivered += 1;
@@ -424,6 +430,13 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// The key of the event `doc`: `None` for a document this version cannot send.
+fn key_of(doc: &str) -> Option<EventKey> {
+    serde_json::from_str::<Value>(doc)
+        .ok()
+        .and_then(|event| event["key"].as_str().and_then(EventKey::parse))
 }
 
 /// Whether the event `id` is older than `schedule` keeps trying it, at `now`.

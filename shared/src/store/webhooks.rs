@@ -46,9 +46,11 @@ const SECRET_BYTES: usize = 32;
 /// have an item there, so it stays small; a suffix leaves room to shard it.
 const DUE_PARTITION: &str = "HOOKDUE#0";
 const ENDPOINT_SK: &str = "HOOK";
+/// Attempts at a queue transaction that DynamoDB cancelled for a conflict or throttling.
+const QUEUE_ATTEMPTS: u32 = 5;
 
-/// A merchant's webhook endpoint in one mode.
-#[derive(Clone, Debug)]
+/// A merchant's webhook endpoint in one mode. Its `Debug` leaves the secrets out.
+#[derive(Clone)]
 pub struct WebhookEndpoint {
     pub owner: Principal,
     pub url: String,
@@ -58,13 +60,32 @@ pub struct WebhookEndpoint {
     previous: Option<(String, DateTime<Utc>)>,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
-    /// Events waiting in the endpoint's queue.
-    pub pending: u64,
+    /// Events waiting in the endpoint's queue. Signed: should it ever drift from the queue (a
+    /// removal interrupted half-way, say), 0 or below reads as "nothing waits" and the next
+    /// sweep that finds the queue empty sets it back to 0.
+    pub pending: i64,
     /// Tries in a row that failed, for the oldest waiting event.
     pub failures: u32,
 }
 
+impl std::fmt::Debug for WebhookEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("owner", &self.owner)
+            .field("url", &self.url)
+            .field("created", &self.created)
+            .field("pending", &self.pending)
+            .field("failures", &self.failures)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WebhookEndpoint {
+    /// Whether events wait for this endpoint, so that a new one must queue behind them.
+    pub fn backlogged(&self) -> bool {
+        self.pending > 0
+    }
+
     /// The secrets deliveries are signed with at `now`: the current one, and the previous one
     /// during the day after a rotation.
     pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<SigningSecret> {
@@ -267,8 +288,20 @@ impl Store {
 
     /// Removes `owner`'s endpoint, its waiting events and its next try. The events themselves
     /// stay (`GET /events`), with the deliveries they had. Returns whether there was one.
+    ///
+    /// The endpoint goes first: queueing is conditioned on it, so nothing can join the queue
+    /// once it is gone, and the queue is then emptied. (Emptied queue first, an event queued in
+    /// between would outlive the endpoint.)
     pub async fn remove_webhook(&self, owner: &Principal) -> Result<bool, ApiError> {
-        let existed = self.get_webhook(owner).await?.is_some();
+        let removed = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         loop {
             let (_, waiting) = self.webhook_queue(owner, 25).await?;
             if waiting.is_empty() {
@@ -284,16 +317,46 @@ impl Store {
                     .map_err(sdk_error)?;
             }
         }
-        for k in [endpoint_key(owner), due_key(owner)] {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(k))
+        self.forget_due(owner).await?;
+        Ok(removed.attributes.is_some())
+    }
+
+    /// One `TransactWriteItems` of `items`, tried again (with growing, jittered pauses) while
+    /// DynamoDB cancels it for a conflict with a concurrent one or for throttling: the stream's
+    /// handler and a sweep write the same endpoint and next-try items. `Ok(Some(i))` when the
+    /// condition of watched item `i` failed, which cancels the whole transaction.
+    async fn transact(
+        &self,
+        what: &'static str,
+        items: Vec<TransactWriteItem>,
+        watched: &[usize],
+    ) -> Result<Option<usize>, ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .return_consumed_capacity(self.capacity_report())
                 .send()
-                .await
-                .map_err(sdk_error)?;
+                .await;
+            let err = match result {
+                Ok(out) => {
+                    self.usage.write_all(out.consumed_capacity());
+                    return Ok(None);
+                }
+                Err(err) => err,
+            };
+            match cancellation(&err, watched) {
+                Cancellation::ConditionFailed { index, .. } => return Ok(Some(index)),
+                Cancellation::Transient if attempt < QUEUE_ATTEMPTS => {
+                    self.pause_before_retry(what, attempt, 20).await;
+                }
+                Cancellation::Transient => return Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => return Err(sdk_error(err)),
+            }
         }
-        Ok(existed)
     }
 
     /// Puts `event_id` in `owner`'s queue, to be tried at `due` unless a try is already due
@@ -334,26 +397,15 @@ impl Store {
             .expression_attribute_values(":due", ms(due))
             .build()
             .map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .transact_items(TransactWriteItem::builder().update(next).build())
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage.write_all(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(err) => match cancellation(&err, &[0, 1]) {
-                Cancellation::ConditionFailed { .. } => Ok(false),
-                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancellation::Other => Err(sdk_error(err)),
-            },
-        }
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().update(next).build(),
+        ];
+        Ok(self
+            .transact("webhook queue", items, &[0, 1])
+            .await?
+            .is_none())
     }
 
     /// The endpoints whose next try is due at `now` and not leased by another sweep.
@@ -479,26 +531,14 @@ impl Store {
             .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage.write_all(out.consumed_capacity());
-                Ok(())
-            }
-            // Already taken out (by a sweep whose lease ran out), or the endpoint removed.
-            Err(err) => match cancellation(&err, &[0, 1]) {
-                Cancellation::ConditionFailed { .. } => Ok(()),
-                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancellation::Other => Err(sdk_error(err)),
-            },
-        }
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        // A failed condition: already taken out (by a sweep whose lease ran out), or the
+        // endpoint removed. Either way it is out of the queue.
+        self.transact("webhook dequeue", items, &[0, 1]).await?;
+        Ok(())
     }
 
     /// Records that the oldest waiting event failed again (`failures` in a row now) and puts
@@ -524,63 +564,71 @@ impl Store {
             .expression_attribute_values(":due", ms(due))
             .build()
             .map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(endpoint).build())
-            .transact_items(TransactWriteItem::builder().update(next).build())
-            .return_consumed_capacity(self.capacity_report())
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage.write_all(out.consumed_capacity());
-                Ok(())
-            }
-            Err(err) => match cancellation(&err, &[0]) {
-                // The endpoint was removed meanwhile: its next try goes with it.
-                Cancellation::ConditionFailed { .. } => self.forget_due(owner).await,
-                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancellation::Other => Err(sdk_error(err)),
-            },
+        let items = vec![
+            TransactWriteItem::builder().update(endpoint).build(),
+            TransactWriteItem::builder().update(next).build(),
+        ];
+        match self.transact("webhook delay", items, &[0]).await? {
+            // The endpoint was removed meanwhile: its next try goes with it.
+            Some(_) => self.forget_due(owner).await,
+            None => Ok(()),
         }
     }
 
-    /// Ends a sweep of `owner` whose queue it found empty: the next try goes, unless an event
-    /// was queued meanwhile (`pending` above 0), in which case it stays, due now.
+    /// Ends a sweep of `owner` whose queue it found empty (a strongly consistent read), with
+    /// the endpoint's count as the sweep read it, `pending`: the count is set back to 0 (should
+    /// it have drifted) and the next try goes, unless an event was queued meanwhile (the count
+    /// changed), in which case the next try stays, due now.
     pub async fn finish_webhook(
         &self,
         owner: &Principal,
+        pending: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
-        let empty = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(endpoint_key(owner)))
-            .condition_expression(
-                "attribute_not_exists(pk) OR attribute_not_exists(pending) OR pending <= :zero",
-            )
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(ApiError::internal)?;
+        let endpoint = match pending {
+            // Conditioned on the count read with the empty queue: nothing joined since.
+            Some(pending) => TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(endpoint_key(owner)))
+                        .update_expression("SET pending = :zero")
+                        .condition_expression(if pending == 0 {
+                            // An endpoint that never queued anything has no count yet.
+                            "attribute_exists(pk) AND (attribute_not_exists(pending) OR pending = :read)"
+                        } else {
+                            "attribute_exists(pk) AND pending = :read"
+                        })
+                        .expression_attribute_values(":zero", n(0))
+                        .expression_attribute_values(":read", n(pending))
+                        .build()
+                        .map_err(ApiError::internal)?,
+                )
+                .build(),
+            // No endpoint when the sweep looked: still none.
+            None => TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(endpoint_key(owner)))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(ApiError::internal)?,
+                )
+                .build(),
+        };
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(due_key(owner)))
             .build()
             .map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(empty).build())
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match cancellation(&err, &[0]) {
-                Cancellation::ConditionFailed { .. } => self.release_webhook(owner, now).await,
-                Cancellation::Transient => Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancellation::Other => Err(sdk_error(err)),
-            },
+        let items = vec![
+            endpoint,
+            TransactWriteItem::builder().delete(delete).build(),
+        ];
+        match self.transact("webhook finish", items, &[0]).await? {
+            Some(_) => self.release_webhook(owner, now).await,
+            None => Ok(()),
         }
     }
 
@@ -664,6 +712,10 @@ mod tests {
             pending: 0,
             failures: 0,
         };
+        assert!(
+            !format!("{endpoint:?}").contains(&a),
+            "Debug leaves the secret out"
+        );
         assert_eq!(endpoint.signing_secrets(now).len(), 1);
         let until = now + chrono::Duration::hours(24);
         endpoint.previous = Some((new_secret(), until));

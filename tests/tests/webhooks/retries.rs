@@ -2,6 +2,7 @@
 //! race.
 
 use super::*;
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 /// Creates `n` links of alice's (in test mode) and returns their events' ids, oldest first.
@@ -180,4 +181,55 @@ async fn removing_an_endpoint_drops_what_waits_for_it_and_keeps_the_events() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(sweep(&deliverer).await["endpoints"], 0);
     assert_eq!(receiver.received().len(), 1, "nothing more was sent");
+}
+
+/// Sets `owner`'s endpoint's count of waiting events to `pending`, as a drift would.
+async fn set_pending(app: &TestApp, owner: &Principal, pending: i64) {
+    let mode = if owner.livemode { "live" } else { "test" };
+    app.ctx
+        .store
+        .client()
+        .update_item()
+        .table_name(app.ctx.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(format!("HOOK#{}#{mode}", owner.account_id)),
+        )
+        .key("sk", AttributeValue::S("HOOK".into()))
+        .update_expression("SET pending = :p")
+        .expression_attribute_values(":p", AttributeValue::N(pending.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_count_that_drifted_from_its_queue_neither_blocks_nor_breaks_the_endpoint() {
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    std::fs::write(receiver.outage_file(), b"").unwrap();
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let created = some_events(&app, 2).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+
+    // Counted higher than the queue (a removal interrupted half-way, say): the sweep that
+    // empties the queue sets it back to 0 and the endpoint's next try goes.
+    set_pending(&app, &owner, 7).await;
+    std::fs::remove_file(receiver.outage_file()).unwrap();
+    let accepted = sweep_until(&deliverer, &receiver, 2, Duration::from_secs(20)).await;
+    assert_eq!(ids(&accepted), created);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sweep(&deliverer).await;
+    let endpoint = app.ctx.store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!(endpoint.pending, 0);
+    assert!(app.items_where("pk", "HOOKDUE#").await.is_empty());
+
+    // Counted below zero: the endpoint still reads, and a new event goes straight out.
+    set_pending(&app, &owner, -1).await;
+    app.create_link(&app.alice.test_key, TestApp::link_params("after"))
+        .await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    assert_eq!(receiver.accepted().len(), 3);
 }
