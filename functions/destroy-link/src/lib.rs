@@ -27,7 +27,7 @@ async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiErr
     let now = Utc::now();
     let base = ctx.payment_base(&req)?;
     let view = |link: &Link, charges: &[Charge]| {
-        serde_json::to_value(link.view_with_charges(&base, charges, now))
+        serde_json::value::to_raw_value(&link.view_with_charges(&base, charges, now))
             .map_err(ApiError::internal)
     };
     let link = ctx

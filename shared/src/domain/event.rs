@@ -9,7 +9,7 @@
 use super::list::Time;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// What an event reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,7 +72,7 @@ pub struct WebhookDelivery {
 }
 
 /// An event as the API serves it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Event {
     pub object: &'static str,
     /// `evnt_test_…` or `evnt_`, time-ordered like link ids.
@@ -83,13 +83,14 @@ pub struct Event {
     pub webhook_deliveries: Vec<WebhookDelivery>,
     pub key: EventKey,
     pub created: Time,
-    /// The object the event reports, as the API served it when the event happened.
-    pub data: Value,
+    /// The object the event reports, exactly as the API served it when the event happened: the
+    /// same bytes, its fields in the same order.
+    pub data: Box<RawValue>,
 }
 
 impl Event {
     /// A new event about `data`, with no deliveries yet.
-    pub fn new(key: EventKey, livemode: bool, data: Value, at: DateTime<Utc>) -> Self {
+    pub fn new(key: EventKey, livemode: bool, data: Box<RawValue>, at: DateTime<Utc>) -> Self {
         let id = super::ids::new_event_id(livemode, at);
         Self {
             object: "event",
@@ -143,7 +144,11 @@ mod tests {
     use super::*;
     use crate::domain::ids::{event_prefix, is_event_id, time_of};
     use chrono::TimeZone;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn raw(value: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&value).unwrap()
+    }
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 9, 2, 29).unwrap()
@@ -172,7 +177,7 @@ mod tests {
     #[test]
     fn an_event_serialises_in_omises_shape() {
         let link = json!({"object": "link", "id": "link_test_x", "title": "ค่าอาหาร"});
-        let event = Event::new(EventKey::LinkCreate, false, link.clone(), at());
+        let event = Event::new(EventKey::LinkCreate, false, raw(link.clone()), at());
         let value = serde_json::to_value(&event).unwrap();
         let mut keys: Vec<&str> = value
             .as_object()
@@ -205,8 +210,8 @@ mod tests {
 
     #[test]
     fn event_ids_carry_their_mode_and_time() {
-        let test = Event::new(EventKey::ChargeCreate, false, json!({}), at());
-        let live = Event::new(EventKey::ChargeCreate, true, json!({}), at());
+        let test = Event::new(EventKey::ChargeCreate, false, raw(json!({})), at());
+        let live = Event::new(EventKey::ChargeCreate, true, raw(json!({})), at());
         assert!(is_event_id(&test.id, false) && !is_event_id(&test.id, true));
         assert!(
             is_event_id(&live.id, true)
@@ -219,13 +224,13 @@ mod tests {
         );
         assert_ne!(
             test.id,
-            Event::new(EventKey::ChargeCreate, false, json!({}), at()).id
+            Event::new(EventKey::ChargeCreate, false, raw(json!({})), at()).id
         );
     }
 
     #[test]
     fn a_delivery_records_the_attempt_in_omises_shape() {
-        let event = Event::new(EventKey::ChargeCreate, false, json!({}), at());
+        let event = Event::new(EventKey::ChargeCreate, false, raw(json!({})), at());
         let failed = WebhookDelivery::new(
             &event,
             "https://shop.example.com/hooks",

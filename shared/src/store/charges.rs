@@ -203,7 +203,7 @@ impl Store {
             let event = Event::new(
                 EventKey::ChargeCreate,
                 owner.livemode,
-                serde_json::to_value(charge.view(now)).map_err(ApiError::internal)?,
+                serde_json::value::to_raw_value(&charge.view(now)).map_err(ApiError::internal)?,
                 now,
             );
             items.extend(record_event(&self.table, &owner, &event)?);

@@ -210,7 +210,7 @@ mod tests {
         let event = Event::new(
             EventKey::LinkCreate,
             false,
-            json!({"object": "link", "title": "ค่าอาหาร"}),
+            RawValue::from_string(r#"{"object":"link","title":"ค่าอาหาร"}"#.into()).unwrap(),
             Utc::now(),
         );
         let mut item = event_item(&owner(), &event).unwrap();
@@ -244,7 +244,12 @@ mod tests {
 
     #[test]
     fn a_damaged_event_item_is_an_error_not_a_panic() {
-        let event = Event::new(EventKey::ChargeCreate, false, json!({}), Utc::now());
+        let event = Event::new(
+            EventKey::ChargeCreate,
+            false,
+            RawValue::from_string("{}".into()).unwrap(),
+            Utc::now(),
+        );
         let good = event_item(&owner(), &event).unwrap();
         let damaged: Vec<(&str, Option<AttributeValue>)> = vec![
             ("doc", None),

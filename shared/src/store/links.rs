@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
 /// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
@@ -89,8 +89,8 @@ impl Store {
                     .into_iter()
                     .map(|update| TransactWriteItem::builder().update(update).build()),
             );
-            // The event carries the link exactly as this create answers it.
-            let data = serde_json::from_str(&body).map_err(ApiError::internal)?;
+            // The event carries the link exactly as this create answers it, byte for byte.
+            let data = RawValue::from_string(body.clone()).map_err(ApiError::internal)?;
             let event = Event::new(EventKey::LinkCreate, owner.livemode, data, now);
             items.extend(record_event(&self.table, owner, &event)?);
             let record_index = match idempotency_key {
@@ -168,8 +168,8 @@ impl Store {
         owner: &Principal,
         id: &str,
         now: DateTime<Utc>,
-        view: impl Fn(&Link, &[Charge]) -> Result<Value, ApiError>,
-    ) -> Result<Option<Value>, ApiError> {
+        view: impl Fn(&Link, &[Charge]) -> Result<Box<RawValue>, ApiError>,
+    ) -> Result<Option<Box<RawValue>>, ApiError> {
         let Some(link) = self.get_link(owner, id).await? else {
             return Ok(None);
         };

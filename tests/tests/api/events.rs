@@ -234,6 +234,7 @@ async fn import_events(store: &Store, owner: &Principal, times: &[DateTime<Utc>]
     let mut events = Vec::new();
     for (i, at) in times.iter().enumerate() {
         let data = json!({"object": "link", "id": format!("link_imported_{i}"), "title": "นำเข้า"});
+        let data = serde_json::value::to_raw_value(&data).unwrap();
         let event = Event::new(EventKey::LinkCreate, owner.livemode, data, *at);
         let put = Put::builder()
             .table_name(store.table())

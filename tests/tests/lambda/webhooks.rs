@@ -32,6 +32,7 @@ fn delivery_function(app: &TestApp, receiver: &Receiver) -> Rie {
 async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     // Arrange: alice's endpoint fails its first two tries.
     let app = links_tests::spawn_app().await;
+    app.ctx.store.enable_stream().await.unwrap();
     let owner = app.alice.test();
     let mut stream =
         StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;

@@ -43,13 +43,15 @@ async fn a_links_events_reach_the_merchant_signed_in_order_and_each_try_is_recor
     let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
 
     // Act: a link is created, paid and destroyed; the mapping hands the stream over.
-    let link = app
-        .create_link(
-            &key,
-            json!({"amount": 50_000, "currency": "thb",
-            "title": "ค่าอาหาร", "description": "ข้าวมันไก่ 2 จาน"}),
-        )
+    let created = app
+        .call("POST", "/links")
+        .key(&key)
+        .json(&json!({"amount": 50_000, "currency": "thb",
+            "title": "ค่าอาหาร", "description": "ข้าวมันไก่ 2 จาน"}))
+        .send()
         .await;
+    assert_eq!(created.status, 200);
+    let link = created.body.clone();
     let charge = pay(&app, &link).await;
     let destroyed = app
         .call(
@@ -82,6 +84,35 @@ async fn a_links_events_reach_the_merchant_signed_in_order_and_each_try_is_recor
         .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
         .collect();
     assert_eq!(bodies[0]["data"], link);
+    // Byte for byte: the create's answer is the event's data, and GET /events/{id} serves the
+    // event as the webhook carried it.
+    let sent = received[0]["body"].as_str().unwrap();
+    assert!(
+        sent.contains(&format!(r#""data":{}}}"#, created.text)),
+        "{sent}\n{}",
+        created.text
+    );
+    let served = app
+        .call(
+            "GET",
+            &format!("/events/{}", bodies[0]["id"].as_str().unwrap()),
+        )
+        .key(&key)
+        .send()
+        .await;
+    let (start, end) = (
+        served.text.find(r#""webhook_deliveries":["#).unwrap(),
+        served.text.find(r#"],"key":"#).unwrap(),
+    );
+    let without_deliveries = format!(
+        r#"{}"webhook_deliveries":[{}"#,
+        &served.text[..start],
+        &served.text[end..]
+    );
+    assert_eq!(
+        without_deliveries, sent,
+        "the served event is the sent one, plus its deliveries"
+    );
     assert_eq!(bodies[0]["data"]["title"], "ค่าอาหาร");
     // The charge as served then and now: only its refunds list's `to` (the time of serving)
     // may differ.

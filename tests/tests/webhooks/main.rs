@@ -207,6 +207,13 @@ pub fn ids(received: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A test app whose table streams, as deployed.
 pub async fn app() -> TestApp {
-    spawn_app().await
+    let app = spawn_app().await;
+    app.ctx
+        .store
+        .enable_stream()
+        .await
+        .expect("enable the stream");
+    app
 }
