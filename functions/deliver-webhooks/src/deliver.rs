@@ -385,9 +385,16 @@ impl Deliverer {
         loop {
             let (endpoint, waiting) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
             let Some(endpoint) = endpoint else {
-                // Removed meanwhile (removal takes its queue with it).
-                self.store.finish_webhook(owner, None, Utc::now()).await?;
-                return Ok(swept);
+                // Removed: a removal takes the queue with it, or if it was interrupted, the
+                // sweep finishes the job.
+                if waiting.is_empty() {
+                    self.store.finish_webhook(owner, None, Utc::now()).await?;
+                    return Ok(swept);
+                }
+                for w in &waiting {
+                    self.store.drop_waiting(owner, &w.event_id).await?;
+                }
+                continue;
             };
             if waiting.is_empty() {
                 self.store

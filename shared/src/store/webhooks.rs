@@ -308,17 +308,24 @@ impl Store {
                 break;
             }
             for w in waiting {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(endpoint_partition(owner), queue_sk(&w.event_id))))
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
+                self.drop_waiting(owner, &w.event_id).await?;
             }
         }
         self.forget_due(owner).await?;
         Ok(removed.attributes.is_some())
+    }
+
+    /// Deletes the waiting event `event_id` of an endpoint that is gone: a removal's own work,
+    /// or what a sweep does with the leftovers of a removal that was interrupted.
+    pub async fn drop_waiting(&self, owner: &Principal, event_id: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(endpoint_partition(owner), queue_sk(event_id))))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 
     /// One `TransactWriteItems` of `items`, tried again (with growing, jittered pauses) while
