@@ -1187,7 +1187,7 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
     );
     println!();
     println!(
-        "A payment's transaction writes 11 items: the link ({link_bytes} bytes), the charge and its copy ({charge_bytes} bytes each), four counters, its one event (`charge.create`, {event_bytes} bytes) and the event's two counters, and the attempt record. On DynamoDB that is {payment_units:.0} write units (2 per item per KB; DynamoDB Local reports 2.0 for any transaction), {event_units:.0} of them for the event."
+        "A payment's transaction writes 11 items: the link ({link_bytes} bytes), the charge and its copy ({charge_bytes} bytes each), four counters, its one event (`charge.create`, {event_bytes} bytes) and the event's two counters, and the attempt record. On DynamoDB that is {payment_units:.0} write units (2 per item per KB; DynamoDB Local's own figure for a transaction is not what DynamoDB bills), {event_units:.0} of them for the event."
     );
     println!();
     println!("| in-process against DynamoDB Local, 200 each | median | 90th percentile |");
