@@ -64,6 +64,19 @@ fn make_certificate(dir: &Path) {
     assert!(status.success(), "openssl could not make a certificate");
 }
 
+/// A fresh certificate and its key (PEM), as the receiver's are made: for a test's own TLS
+/// server.
+pub fn test_certificate() -> (Vec<u8>, Vec<u8>) {
+    let dir = scratch();
+    make_certificate(&dir);
+    let pair = (
+        std::fs::read(dir.join("cert.pem")).expect("the certificate"),
+        std::fs::read(dir.join("key.pem")).expect("the key"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    pair
+}
+
 impl Receiver {
     /// Starts a receiver that verifies with `secret` (base64) and takes `options` (see
     /// receiver.py: `--fail-first N`, `--previous-secret S`...). It is down (answers 503) while
@@ -75,7 +88,7 @@ impl Receiver {
             .into_iter()
             .find(|p| Command::new(p).arg("--version").output().is_ok())
             .expect("python3 must be installed");
-        let child = Command::new(python)
+        let mut child = Command::new(python)
             .arg(repository().join("tests/webhook_receiver/receiver.py"))
             .arg("--cert")
             .arg(dir.join("cert.pem"))
@@ -104,6 +117,9 @@ impl Receiver {
                 started.elapsed() < Duration::from_secs(10),
                 "the receiver did not start"
             );
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the receiver exited before listening: {status}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         };
         let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");

@@ -9,6 +9,7 @@
 mod bench;
 mod delivery;
 mod retries;
+mod send;
 
 use deliver_webhooks::Deliverer;
 use deliver_webhooks::send::Sender;

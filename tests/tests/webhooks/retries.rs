@@ -5,6 +5,29 @@ use super::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
+/// Alice's endpoint at a new receiver (started with `options`, and down if `down`), the stream's
+/// pump, and the delivery function's handler over the app's table.
+async fn scene(
+    options: &[&str],
+    down: bool,
+) -> (
+    TestApp,
+    Pump,
+    Principal,
+    Receiver,
+    deliver_webhooks::Deliverer,
+) {
+    let app = app().await;
+    let pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, options).await;
+    if down {
+        std::fs::write(receiver.outage_file(), b"").unwrap();
+    }
+    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    (app, pump, owner, receiver, deliverer)
+}
+
 /// Creates `n` links of alice's (in test mode) and returns their events' ids, oldest first.
 async fn some_events(app: &TestApp, n: usize) -> Vec<String> {
     for i in 0..n {
@@ -22,11 +45,7 @@ async fn some_events(app: &TestApp, n: usize) -> Vec<String> {
 #[tokio::test]
 async fn a_receiver_failing_its_first_tries_still_gets_every_event_once_in_order() {
     // Arrange: the receiver answers 503 to its first three requests.
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &["--fail-first", "3"]).await;
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, owner, receiver, deliverer) = scene(&["--fail-first", "3"], false).await;
     let created = some_events(&app, 5).await;
 
     // Act: the stream's batch (the first try fails, so all five wait), then the schedule.
@@ -76,12 +95,7 @@ async fn a_receiver_failing_its_first_tries_still_gets_every_event_once_in_order
 
 #[tokio::test]
 async fn new_events_wait_behind_older_ones_until_the_receiver_is_back() {
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
-    std::fs::write(receiver.outage_file(), b"").unwrap();
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, _, receiver, deliverer) = scene(&[], true).await;
 
     // Down: the first event fails and waits; the next ones queue behind it, untried.
     some_events(&app, 2).await;
@@ -101,11 +115,7 @@ async fn new_events_wait_behind_older_ones_until_the_receiver_is_back() {
 #[tokio::test]
 async fn racing_sweeps_send_each_waiting_event_exactly_once() {
     // Arrange: 20 events wait behind a failed first try.
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &["--fail-first", "1"]).await;
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, _, receiver, deliverer) = scene(&["--fail-first", "1"], false).await;
     let created = some_events(&app, 20).await;
     assert!(pump.run(&deliverer).await.is_empty());
     assert_eq!(receiver.received().len(), 1);
@@ -140,12 +150,7 @@ async fn racing_sweeps_send_each_waiting_event_exactly_once() {
 #[tokio::test]
 async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
     // The mapping retries a batch when the function fails part-way, so records come again.
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
-    std::fs::write(receiver.outage_file(), b"").unwrap();
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
     let created = some_events(&app, 3).await;
 
     let records = pump.reader.read().await;
@@ -165,12 +170,7 @@ async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
 
 #[tokio::test]
 async fn removing_an_endpoint_drops_what_waits_for_it_and_keeps_the_events() {
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
-    std::fs::write(receiver.outage_file(), b"").unwrap();
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
     let created = some_events(&app, 2).await;
     assert!(pump.run(&deliverer).await.is_empty());
 
@@ -186,12 +186,7 @@ async fn removing_an_endpoint_drops_what_waits_for_it_and_keeps_the_events() {
 
 #[tokio::test]
 async fn a_removal_interrupted_after_the_endpoint_went_is_finished_by_the_next_sweep() {
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
-    std::fs::write(receiver.outage_file(), b"").unwrap();
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
     some_events(&app, 3).await;
     assert!(pump.run(&deliverer).await.is_empty());
     assert_eq!(
@@ -252,12 +247,7 @@ async fn set_pending(app: &TestApp, owner: &Principal, pending: i64) {
 
 #[tokio::test]
 async fn a_count_that_drifted_from_its_queue_neither_blocks_nor_breaks_the_endpoint() {
-    let app = app().await;
-    let mut pump = Pump::open(&app).await;
-    let owner = app.alice.test();
-    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
-    std::fs::write(receiver.outage_file(), b"").unwrap();
-    let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
+    let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
     let created = some_events(&app, 2).await;
     assert!(pump.run(&deliverer).await.is_empty());
 

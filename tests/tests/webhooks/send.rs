@@ -1,17 +1,15 @@
-//! The sender against a real HTTPS receiver: `tests/webhook_receiver/receiver.py`, which checks
-//! each delivery's signature with Python's own `hmac` (an implementation independent of the Rust
-//! signer), behind a certificate made for each test with openssl.
+//! The sender alone against a real HTTPS receiver (`links_tests::receiver`): one checked, signed
+//! attempt at a time, and what it records of whatever a server answers.
 //!
 //! Python 3 and openssl are required, not optional: `scripts/setup` installs them, and a test that
 //! skipped itself without them would pass while proving nothing.
 
 use deliver_webhooks::send::{Attempt, Resolver, Sender};
+use links_tests::receiver::Receiver;
 use serde_json::Value;
 use shared::domain::webhook::{SigningSecret, signature_header};
 use shared::validate::DestinationPolicy;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -39,131 +37,9 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A running receiver, stopped (and its directory removed) when dropped.
-struct Receiver {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-    cert_pem: Vec<u8>,
-}
-
-impl Receiver {
-    /// A receiver verifying with `secret` (base64) and started with `options` (`--fail-first`...).
-    fn start(secret: &str, options: &[&str]) -> Receiver {
-        let dir = scratch();
-        make_certificate(&dir);
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/webhook_receiver/receiver.py");
-        let child = Command::new("python3")
-            .arg(script)
-            .arg("--cert")
-            .arg(dir.join("cert.pem"))
-            .arg("--key")
-            .arg(dir.join("key.pem"))
-            .args(["--secret", secret])
-            .arg("--port-file")
-            .arg(dir.join("port"))
-            .arg("--log")
-            .arg(dir.join("log.jsonl"))
-            .args(options)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 is required for this test (scripts/setup installs it)");
-        let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");
-        let mut receiver = Receiver {
-            child,
-            dir,
-            port: 0,
-            cert_pem,
-        };
-        let started = Instant::now();
-        receiver.port = loop {
-            if let Some(port) = std::fs::read_to_string(receiver.dir.join("port"))
-                .ok()
-                .and_then(|text| text.trim().parse().ok())
-            {
-                break port;
-            }
-            if let Ok(Some(status)) = receiver.child.try_wait() {
-                panic!("the receiver exited before listening: {status}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the receiver did not start within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        receiver
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Every request it received, in order, as receiver.py logged it.
-    fn received(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("log.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-            .collect()
-    }
-
-    fn sender(&self, policy: DestinationPolicy) -> Sender {
-        Sender::new(policy, Some(&self.cert_pem), Duration::from_secs(10)).expect("a sender")
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn scratch() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "webhook-receiver-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
-
-/// A self-signed P-256 certificate for localhost, receiver.test and 127.0.0.1, valid for a day.
-/// Marked CA:FALSE: openssl's default config makes a self-signed certificate a CA, and webpki
-/// rightly refuses a CA certificate presented as a server's own (CaUsedAsEndEntity).
-fn make_certificate(dir: &Path) {
-    let output = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec"])
-        .args([
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args(["-subj", "/CN=localhost"])
-        .args([
-            "-addext",
-            "subjectAltName=DNS:localhost,DNS:receiver.test,IP:127.0.0.1",
-        ])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .expect("openssl is required for this test (scripts/setup installs it)");
-    assert!(
-        output.status.success(),
-        "openssl could not make a certificate: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// A sender that trusts `receiver`'s own certificate.
+fn sender_for(receiver: &Receiver, policy: DestinationPolicy) -> Sender {
+    Sender::new(policy, Some(&receiver.cert_pem), Duration::from_secs(10)).expect("a sender")
 }
 
 /// A resolver answering `addresses` for every name, counting its calls.
@@ -191,7 +67,7 @@ fn status_and_error(attempt: &Attempt) -> (Option<u16>, &str) {
 #[tokio::test]
 async fn a_signed_event_is_delivered_and_the_receiver_verifies_it() {
     let receiver = Receiver::start(SECRET, &[]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
 
     let attempt = sender
         .deliver(
@@ -224,7 +100,7 @@ async fn a_signed_event_is_delivered_and_the_receiver_verifies_it() {
 #[tokio::test]
 async fn during_a_rotation_a_receiver_that_knows_only_the_previous_secret_still_verifies() {
     let receiver = Receiver::start(PREVIOUS, &[]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
     let (current, previous) = (secret(SECRET), secret(PREVIOUS));
 
     let both = sender
@@ -247,7 +123,7 @@ async fn during_a_rotation_a_receiver_that_knows_only_the_previous_secret_still_
 #[tokio::test]
 async fn a_wrong_secret_is_refused_and_recorded_as_a_failed_attempt_without_the_signature() {
     let receiver = Receiver::start(SECRET, &[]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
     let (wrong, at) = (secret(OTHER), now());
 
     let attempt = sender
@@ -267,7 +143,7 @@ async fn a_wrong_secret_is_refused_and_recorded_as_a_failed_attempt_without_the_
 #[tokio::test]
 async fn a_stale_timestamp_is_refused_by_the_receivers_replay_window() {
     let receiver = Receiver::start(SECRET, &[]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
     let stale = now() - 600;
 
     let attempt = sender
@@ -283,7 +159,7 @@ async fn a_stale_timestamp_is_refused_by_the_receivers_replay_window() {
 #[tokio::test]
 async fn an_endpoint_that_fails_twice_then_recovers_is_answered_503_503_200() {
     let receiver = Receiver::start(SECRET, &["--fail-first", "2"]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
 
     let mut attempts = Vec::new();
     for _ in 0..3 {
@@ -315,11 +191,10 @@ async fn an_endpoint_that_fails_twice_then_recovers_is_answered_503_503_200() {
 
 #[tokio::test]
 async fn an_outage_lasts_while_its_file_exists() {
-    let scratch = scratch();
-    let down = scratch.join("down");
+    let receiver = Receiver::start(SECRET, &[]);
+    let down = receiver.outage_file();
     std::fs::write(&down, "").unwrap();
-    let receiver = Receiver::start(SECRET, &["--fail-until-file", down.to_str().unwrap()]);
-    let sender = receiver.sender(TESTS);
+    let sender = sender_for(&receiver, TESTS);
     // No secret at all is refused before anything is sent.
     let unsigned = sender.deliver(&receiver.url("/"), &[], now(), BODY).await;
     assert_eq!(status_and_error(&unsigned), (None, "no signing secret"));
@@ -335,7 +210,6 @@ async fn an_outage_lasts_while_its_file_exists() {
     assert_eq!(during.status, Some(503));
     assert!(after.delivered(), "{after:?}");
     assert_eq!(receiver.received().len(), 2);
-    let _ = std::fs::remove_dir_all(scratch);
 }
 
 #[tokio::test]
@@ -345,7 +219,7 @@ async fn private_destinations_are_refused_at_delivery_without_connecting() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let trap = listener.local_addr().unwrap().port();
-    let strict = receiver.sender(STRICT);
+    let strict = sender_for(&receiver, STRICT);
     let key = secret(SECRET);
 
     let literal = strict
@@ -421,7 +295,7 @@ async fn private_destinations_are_refused_at_delivery_without_connecting() {
 async fn a_name_is_resolved_once_and_its_certificate_checked_against_that_name() {
     let receiver = Receiver::start(SECRET, &[]);
     let (to_loopback, calls) = resolving_to(&[loopback()]);
-    let sender = receiver.sender(TESTS).with_resolver(to_loopback);
+    let sender = sender_for(&receiver, TESTS).with_resolver(to_loopback);
     let key = secret(SECRET);
 
     let named = sender
@@ -541,14 +415,11 @@ async fn canned_server(answer: &'static [u8], endless: bool) -> (u16, Vec<u8>) {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let dir = scratch();
-    make_certificate(&dir);
-    let cert_pem = std::fs::read(dir.join("cert.pem")).unwrap();
+    let (cert_pem, key_pem) = links_tests::receiver::test_certificate();
     let certs = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
