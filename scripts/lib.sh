@@ -77,9 +77,22 @@ build_host_bootstraps() {
     x86_64) triple=x86_64-unknown-linux-gnu ;;
     arm64) triple=aarch64-unknown-linux-gnu ;;
   esac
-  for dir in "$ROOT"/functions/*/; do packages+=("--package=$(basename "$dir")"); done
-  PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --target "$triple" \
-    --lambda-dir "$ROOT/target/lambda-host" "${packages[@]}"
+  # One cargo invocation unifies its packages' dependency features, and sam build builds each
+  # function alone. The API functions all use the same features, so building them together gives
+  # the very binaries sam build makes; deliver-webhooks adds its own (a TLS client: tokio's net,
+  # rustls' TLS 1.2, hyper's client), which would change every other binary built beside it. So
+  # it is built on its own, as sam build builds it.
+  local alone=(deliver-webhooks)
+  for dir in "$ROOT"/functions/*/; do
+    local name
+    name=$(basename "$dir")
+    [[ " ${alone[*]} " == *" $name "* ]] || packages+=("--package=$name")
+  done
+  for group in "${packages[*]}" "${alone[@]/#/--package=}"; do
+    # shellcheck disable=SC2086 # each group is a list of words
+    PATH="$ROOT/.venv/bin:$PATH" cargo lambda build --quiet --release --target "$triple" \
+      --lambda-dir "$ROOT/target/lambda-host" $group
+  done
   export LAMBDA_BOOTSTRAP_DIR="$ROOT/target/lambda-host"
 }
 
