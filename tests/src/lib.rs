@@ -131,6 +131,27 @@ pub fn basic_auth(key: &str) -> String {
     format!("Basic {credentials}")
 }
 
+/// `value` with the `to` of every list nested inside it blanked. An embedded list (a link's
+/// charges, a charge's refunds) is served with `to` set to the time of serving, so two answers
+/// about the same object taken a second apart differ there and only there.
+pub fn without_serving_times(value: &serde_json::Value) -> serde_json::Value {
+    fn blank(value: &mut serde_json::Value, nested: bool) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if nested && map.get("object").and_then(|o| o.as_str()) == Some("list") {
+                    map.insert("to".into(), serde_json::Value::Null);
+                }
+                map.values_mut().for_each(|v| blank(v, true));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| blank(v, true)),
+            _ => {}
+        }
+    }
+    let mut value = value.clone();
+    blank(&mut value, false);
+    value
+}
+
 /// A request being built: an API Gateway event for the route its method and path take.
 pub struct Call<'a> {
     app: &'a TestApp,

@@ -12,7 +12,7 @@ mod rie;
 mod webhooks;
 
 use links_tests::Event;
-use links_tests::{PAYMENT_BASE, TestApp, spawn_app};
+use links_tests::{PAYMENT_BASE, TestApp, spawn_app, without_serving_times};
 use rie::{LambdaResponse, Rie};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -451,7 +451,12 @@ async fn list_links_as_a_lambda_decodes_query_strings_as_the_local_server_does()
         );
         assert_eq!(deployed.body["code"], local.body["code"], "{query}");
         assert_eq!(deployed.body["limit"], local.body["limit"], "{query}");
-        assert_eq!(deployed.body["data"], local.body["data"], "{query}");
+        // Taken apart in time, the two may straddle a second: the embedded lists' `to` differs.
+        assert_eq!(
+            without_serving_times(&deployed.body["data"]),
+            without_serving_times(&local.body["data"]),
+            "{query}"
+        );
     }
     lambda.assert_logs().await;
 }
