@@ -4,7 +4,7 @@
 use super::collection::{COUNTER_SHARDS, Collection};
 use super::events::record_event;
 use super::idempotency;
-use super::item::{Item, account_partition, key, link_sk, payment_token_item, time};
+use super::item::{Item, account_partition, key, link_sk, n, payment_token_item, time};
 use super::{Cancellation, Store, cancellation, random_below, sdk_error};
 use crate::domain::charge::Charge;
 use crate::domain::error::ApiError;
@@ -22,6 +22,8 @@ use serde_json::value::RawValue;
 /// Attempts at a create whose transaction DynamoDB cancelled for a conflict with a concurrent
 /// write or for throttling. A cancelled transaction wrote nothing, so trying again is safe.
 pub const CREATE_ATTEMPTS: u32 = 4;
+/// Rounds a destroy takes when payments keep committing between its read and its write.
+const DESTROY_OVERTAKEN: u32 = 10;
 
 /// What a create answered.
 #[derive(Debug)]
@@ -170,28 +172,42 @@ impl Store {
         now: DateTime<Utc>,
         view: impl Fn(&Link, &[Charge]) -> Result<Box<RawValue>, ApiError>,
     ) -> Result<Option<Box<RawValue>>, ApiError> {
-        let Some(link) = self.get_link(owner, id).await? else {
+        let Some(mut link) = self.get_link(owner, id).await? else {
             return Ok(None);
         };
-        let charges = self.embedded_charges(&link).await?;
+        let mut charges = self.embedded_charges(&link).await?;
         if link.deleted_at.is_some() {
             return view(&link, &charges).map(Some);
         }
-        let mut attempt = 0;
+        // Tries cancelled for a conflict or throttling, and rounds lost to a payment.
+        let (mut attempt, mut overtaken) = (1, 0);
         loop {
-            attempt += 1;
             let destroyed = Link {
                 deleted_at: Some(now),
                 ..link.clone()
             };
             let answer = view(&destroyed, &charges)?;
             let event = Event::new(EventKey::LinkDestroy, owner.livemode, answer.clone(), now);
-            let update = Update::builder()
+            // The answer and the event carry the charges read above, so the write holds only if
+            // no payment has committed since: `charge_count` moves with every charge, and with
+            // `used`. A payment that slips in sends us round again with what is there now.
+            let unchanged = if link.charge_count == 0 {
+                "attribute_not_exists(charge_count)"
+            } else {
+                "charge_count = :seen"
+            };
+            let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(account_partition(owner), link_sk(id))))
-                .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleted_at)")
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND attribute_not_exists(deleted_at) AND {unchanged}"
+                ))
                 .update_expression("SET deleted_at = :now")
-                .expression_attribute_values(":now", time(now))
+                .expression_attribute_values(":now", time(now));
+            if link.charge_count > 0 {
+                update = update.expression_attribute_values(":seen", n(link.charge_count));
+            }
+            let update = update
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -214,13 +230,30 @@ impl Store {
                 Err(err) => err,
             };
             match cancellation(&err, &[0]) {
-                // Destroyed by a concurrent call meanwhile: answered as that call left it.
                 Cancellation::ConditionFailed {
                     item: Some(item), ..
-                } => return view(&Link::try_from(&item)?, &charges).map(Some),
+                } => {
+                    let current = Link::try_from(&item)?;
+                    if current.charge_count != link.charge_count {
+                        charges = self.embedded_charges(&current).await?;
+                    }
+                    // Destroyed by a concurrent call meanwhile: answered as that call left it.
+                    if current.deleted_at.is_some() {
+                        return view(&current, &charges).map(Some);
+                    }
+                    // Paid meanwhile: again, with the link as it is now. A link paid faster than
+                    // it can be read, round after round, is answered 503 (try again) rather
+                    // than destroyed with stale charges.
+                    overtaken += 1;
+                    if overtaken >= DESTROY_OVERTAKEN {
+                        return Err(ApiError::ServiceUnavailable(Box::new(err)));
+                    }
+                    link = current;
+                }
                 Cancellation::ConditionFailed { item: None, .. } => return Ok(None),
                 Cancellation::Transient if attempt < CREATE_ATTEMPTS => {
                     self.pause_before_retry("link destroy", attempt, 20).await;
+                    attempt += 1;
                 }
                 Cancellation::Transient => {
                     return Err(ApiError::ServiceUnavailable(Box::new(err)));

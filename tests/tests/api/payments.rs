@@ -954,3 +954,47 @@ async fn idempotency_and_attempt_records_are_kept_for_a_day() {
         "{records:?} vs {now}"
     );
 }
+
+#[tokio::test]
+async fn a_destroy_racing_payments_answers_and_records_every_charge_made_before_it() {
+    let app = spawn_app().await;
+    // A payment committing between the destroy's read and its write would leave the answer, and
+    // the `link.destroy` event, without that charge. Several rounds, so the window is hit.
+    for round in 0..4 {
+        let (created, path) = new_link(&app, multiple_use(&format!("closing {round}"))).await;
+        let forms: Vec<String> = (0..30).map(|_| card_form(GOOD_CARD)).collect();
+        let destroy = async {
+            tokio::time::sleep(std::time::Duration::from_millis(5 * round)).await;
+            app.call("DELETE", &format!("/links/{}", id(&created)))
+                .key(&app.alice.test_key)
+                .send()
+                .await
+        };
+        let (answers, destroyed) = tokio::join!(
+            join_all(forms.iter().map(|form| pay(&app, &path, form))),
+            destroy
+        );
+
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert!(
+            statuses.iter().all(|s| [200, 410].contains(s)),
+            "{statuses:?}"
+        );
+        let paid = statuses.iter().filter(|s| **s == 200).count() as u64;
+        assert_eq!(destroyed.status, 200, "{}", destroyed.text);
+        // Every payment that was taken came before the destroy: it is in the destroy's answer.
+        assert_eq!(destroyed.body["charges"]["total"], paid, "round {round}");
+        let link = get(&app, &format!("/links/{}", id(&created))).await;
+        assert_eq!(link["charges"]["total"], paid);
+        let events = get(&app, "/events?limit=100&order=reverse_chronological").await;
+        let event = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == "link.destroy" && e["data"]["id"] == created["id"])
+            .expect("a link.destroy event")
+            .clone();
+        assert_eq!(event["data"], destroyed.body);
+    }
+    app.assert_counters_agree(&app.alice.test()).await;
+}
