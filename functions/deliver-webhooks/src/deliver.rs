@@ -378,9 +378,9 @@ impl Deliverer {
         let now = Utc::now();
         let left = deadline.saturating_duration_since(Instant::now());
         let until = now + left + MARGIN;
-        if !self.store.lease_webhook(owner, now, until).await? {
+        let Some(lease) = self.store.lease_webhook(owner, now, until).await? else {
             return Ok(swept);
-        }
+        };
         swept.endpoints = 1;
         loop {
             let (endpoint, waiting) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
@@ -388,7 +388,9 @@ impl Deliverer {
                 // Removed: a removal takes the queue with it, or if it was interrupted, the
                 // sweep finishes the job.
                 if waiting.is_empty() {
-                    self.store.finish_webhook(owner, None, Utc::now()).await?;
+                    self.store
+                        .finish_webhook(owner, lease, None, Utc::now())
+                        .await?;
                     return Ok(swept);
                 }
                 for w in &waiting {
@@ -398,7 +400,7 @@ impl Deliverer {
             };
             if waiting.is_empty() {
                 self.store
-                    .finish_webhook(owner, Some(endpoint.pending), Utc::now())
+                    .finish_webhook(owner, lease, Some(endpoint.pending), Utc::now())
                     .await?;
                 return Ok(swept);
             }
@@ -406,7 +408,7 @@ impl Deliverer {
             let mut failures = endpoint.failures;
             for w in &waiting {
                 if !self.time_for_a_try(deadline) {
-                    self.store.release_webhook(owner, Utc::now()).await?;
+                    self.store.release_webhook(owner, lease, Utc::now()).await?;
                     return Ok(swept);
                 }
                 let key = key_of(&w.doc);
@@ -430,7 +432,9 @@ impl Deliverer {
                 } else {
                     failures = failures.saturating_add(1);
                     let due = Utc::now() + self.schedule.next_due(failures);
-                    self.store.delay_webhook(owner, failures, due).await?;
+                    self.store
+                        .delay_webhook(owner, lease, failures, due)
+                        .await?;
                     swept.failed += 1;
                     return Ok(swept);
                 }

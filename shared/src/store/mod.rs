@@ -71,7 +71,7 @@ pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};
 pub use links::{CREATE_ATTEMPTS, CreateOutcome, LinkPage};
-pub use webhooks::{ROTATION_OVERLAP, SetWebhook, Waiting, WebhookEndpoint};
+pub use webhooks::{Lease, ROTATION_OVERLAP, SetWebhook, Waiting, WebhookEndpoint};
 
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;

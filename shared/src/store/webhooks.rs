@@ -30,6 +30,8 @@ use super::{Cancellation, Store, cancellation, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::domain::webhook::SigningSecret;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
@@ -116,6 +118,15 @@ pub struct Waiting {
     /// The event's JSON as the stream first carried it: what is sent.
     pub doc: String,
     pub queued: DateTime<Utc>,
+}
+
+/// A sweep's hold on one endpoint's next try, from [`Store::lease_webhook`]. Its expiry (to the
+/// millisecond) is also its token: a later sweep can only take the endpoint once this has run
+/// out, with a later expiry, so a sweep that outlived its lease finds a different value and
+/// leaves the next try to the sweep that holds it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    until_ms: i64,
 }
 
 /// What was set.
@@ -311,7 +322,8 @@ impl Store {
                 self.drop_waiting(owner, &w.event_id).await?;
             }
         }
-        self.forget_due(owner).await?;
+        // Whoever holds it: the endpoint is gone.
+        self.forget_due(owner, None).await?;
         Ok(removed.attributes.is_some())
     }
 
@@ -446,14 +458,17 @@ impl Store {
     }
 
     /// Takes `owner`'s due try for this sweep until `until`, so that overlapping sweeps never
-    /// send one endpoint's events side by side (which would break their order). False when
+    /// send one endpoint's events side by side (which would break their order). `None` when
     /// another sweep holds it or it is no longer due.
     pub async fn lease_webhook(
         &self,
         owner: &Principal,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Option<Lease>, ApiError> {
+        let lease = Lease {
+            until_ms: until.timestamp_millis(),
+        };
         let result = self
             .client
             .update_item()
@@ -462,21 +477,21 @@ impl Store {
             .update_expression("SET lease = :until")
             .condition_expression("due <= :now AND (attribute_not_exists(lease) OR lease < :now)")
             .expression_attribute_values(":now", ms(now))
-            .expression_attribute_values(":until", ms(until))
+            .expression_attribute_values(":until", n(lease.until_ms))
             .return_consumed_capacity(self.capacity_report())
             .send()
             .await;
         match result {
             Ok(out) => {
                 self.usage.write(out.consumed_capacity());
-                Ok(true)
+                Ok(Some(lease))
             }
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(err) => Err(sdk_error(err)),
         }
@@ -549,10 +564,12 @@ impl Store {
     }
 
     /// Records that the oldest waiting event failed again (`failures` in a row now) and puts
-    /// `owner`'s next try at `due`, releasing the sweep's lease.
+    /// `owner`'s next try at `due`, releasing the sweep's `lease`. A sweep that no longer holds
+    /// the lease writes nothing: the count and the next try are the holder's.
     pub async fn delay_webhook(
         &self,
         owner: &Principal,
+        lease: Lease,
         failures: u32,
         due: DateTime<Utc>,
     ) -> Result<(), ApiError> {
@@ -568,16 +585,22 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(due_key(owner)))
             .update_expression("SET due = :due REMOVE lease")
+            .condition_expression("lease = :lease")
             .expression_attribute_values(":due", ms(due))
+            .expression_attribute_values(":lease", n(lease.until_ms))
             .build()
             .map_err(ApiError::internal)?;
         let items = vec![
             TransactWriteItem::builder().update(endpoint).build(),
             TransactWriteItem::builder().update(next).build(),
         ];
-        match self.transact("webhook delay", items, &[0]).await? {
+        match self.transact("webhook delay", items, &[1, 0]).await? {
+            Some(1) => {
+                tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+                Ok(())
+            }
             // The endpoint was removed meanwhile: its next try goes with it.
-            Some(_) => self.forget_due(owner).await,
+            Some(_) => self.forget_due(owner, Some(lease)).await,
             None => Ok(()),
         }
     }
@@ -589,6 +612,7 @@ impl Store {
     pub async fn finish_webhook(
         &self,
         owner: &Principal,
+        lease: Lease,
         pending: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
@@ -627,46 +651,77 @@ impl Store {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(due_key(owner)))
+            .condition_expression("lease = :lease")
+            .expression_attribute_values(":lease", n(lease.until_ms))
             .build()
             .map_err(ApiError::internal)?;
         let items = vec![
             endpoint,
             TransactWriteItem::builder().delete(delete).build(),
         ];
-        match self.transact("webhook finish", items, &[0]).await? {
-            Some(_) => self.release_webhook(owner, now).await,
+        match self.transact("webhook finish", items, &[1, 0]).await? {
+            Some(1) => {
+                tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+                Ok(())
+            }
+            Some(_) => self.release_webhook(owner, lease, now).await,
             None => Ok(()),
         }
     }
 
-    /// Leaves `owner`'s next try due at `due` and releases the sweep's lease: a sweep that ran
-    /// out of time hands the rest to the next one.
+    /// Leaves `owner`'s next try due at `due` and releases the sweep's `lease`: a sweep that
+    /// ran out of time hands the rest to the next one. Nothing, if the lease is no longer this
+    /// sweep's.
     pub async fn release_webhook(
         &self,
         owner: &Principal,
+        lease: Lease,
         due: DateTime<Utc>,
     ) -> Result<(), ApiError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(due_key(owner)))
             .update_expression("SET due = :due REMOVE lease")
+            .condition_expression("lease = :lease")
             .expression_attribute_values(":due", ms(due))
+            .expression_attribute_values(":lease", n(lease.until_ms))
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        lease_kept(result.map(|_| ()))
     }
 
-    async fn forget_due(&self, owner: &Principal) -> Result<(), ApiError> {
-        self.client
+    /// Drops `owner`'s next try (its endpoint is gone): if `lease` is given, only while this
+    /// sweep still holds it.
+    async fn forget_due(&self, owner: &Principal, lease: Option<Lease>) -> Result<(), ApiError> {
+        let mut delete = self
+            .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(due_key(owner)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .set_key(Some(due_key(owner)));
+        if let Some(lease) = lease {
+            delete = delete
+                .condition_expression("lease = :lease")
+                .expression_attribute_values(":lease", n(lease.until_ms));
+        }
+        lease_kept(delete.send().await.map(|_| ()))
+    }
+}
+
+/// A write conditioned on the sweep's lease: a failed condition means a later sweep holds the
+/// endpoint now, and its state is that sweep's to write.
+fn lease_kept<E>(result: Result<(), SdkError<E, HttpResponse>>) -> Result<(), ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+            tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+            Ok(())
+        }
+        Err(err) => Err(sdk_error(err)),
     }
 }
 

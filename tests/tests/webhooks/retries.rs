@@ -148,6 +148,55 @@ async fn racing_sweeps_send_each_waiting_event_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_sweep_that_outlived_its_lease_leaves_the_endpoint_to_the_sweep_that_holds_it() {
+    // Arrange: one event waits; sweep A's lease runs out and sweep B takes the endpoint.
+    let (app, mut pump, owner, _receiver, deliverer) = scene(&[], true).await;
+    some_events(&app, 1).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    let store = &app.ctx.store;
+    let t0 = chrono::Utc::now() + chrono::Duration::hours(1);
+    let seconds = chrono::Duration::seconds;
+    let a = store
+        .lease_webhook(&owner, t0, t0 + seconds(1))
+        .await
+        .unwrap();
+    let a = a.expect("A leases the due endpoint");
+    let b_until = t0 + seconds(60);
+    let b = store.lease_webhook(&owner, t0 + seconds(2), b_until).await;
+    let b = b.unwrap().expect("B leases it once A's lease has run out");
+    let next_try = || async {
+        let due = app.items_where("pk", "HOOKDUE#").await;
+        assert_eq!(due.len(), 1);
+        let n = |name: &str| due[0].get(name).map(|v| v.as_n().unwrap().clone());
+        (n("due"), n("lease"))
+    };
+    let held = next_try().await;
+    assert_eq!(held.1, Some(b_until.timestamp_millis().to_string()));
+
+    // Act: A, late, reports a failure, releases, and finishes.
+    let far = t0 + chrono::Duration::days(1);
+    store.delay_webhook(&owner, a, 9, far).await.unwrap();
+    store.release_webhook(&owner, a, far).await.unwrap();
+    let pending = store.get_webhook(&owner).await.unwrap().unwrap().pending;
+    store
+        .finish_webhook(&owner, a, Some(pending), far)
+        .await
+        .unwrap();
+
+    // Assert: nothing of A's landed; B's lease, due time and count stand, and B can write.
+    assert_eq!(next_try().await, held);
+    let endpoint = store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!((endpoint.pending, endpoint.failures), (1, 1));
+    store.delay_webhook(&owner, b, 2, far).await.unwrap();
+    let endpoint = store.get_webhook(&owner).await.unwrap().unwrap();
+    assert_eq!(endpoint.failures, 2);
+    assert_eq!(
+        next_try().await,
+        (Some(far.timestamp_millis().to_string()), None)
+    );
+}
+
+#[tokio::test]
 async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
     // The mapping retries a batch when the function fails part-way, so records come again.
     let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
