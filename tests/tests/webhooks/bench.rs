@@ -2,10 +2,6 @@
 //! they measure, they do not assert speed). Each prints a Markdown table.
 
 use super::*;
-use links_tests::PAYMENT_BASE;
-
-const GOOD_CARD_FORM: &str = "lang=en&name=Somchai+Jaidee&number=4242424242424242\
-    &expiration_month=12&expiration_year=2031&security_code=123";
 
 fn seconds_since_epoch() -> f64 {
     std::time::SystemTime::now()
@@ -36,12 +32,6 @@ async fn bench_delivery_latency_from_payment_to_receiver() {
                 "description": "x", "multiple": true}),
         )
         .await;
-    let token = link["payment_uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&format!("{PAYMENT_BASE}/"))
-        .unwrap()
-        .to_owned();
     let mut pump = Pump::open(&app).await;
     pump.run(&deliverer).await;
     let before = receiver.accepted().len();
@@ -49,14 +39,7 @@ async fn bench_delivery_latency_from_payment_to_receiver() {
     let mut latencies = Vec::new();
     let mut stream_lag = Vec::new();
     for i in 0..50 {
-        let attempt = shared::domain::ids::new_attempt_key();
-        let paid = app
-            .call("POST", &format!("/pay/{token}"))
-            .header("origin", "https://pay.test.example")
-            .header("sec-fetch-site", "same-origin")
-            .form(&format!("attempt={attempt}&{GOOD_CARD_FORM}"))
-            .send()
-            .await;
+        let paid = pay_with_good_card(&app, &link).await;
         assert_eq!(paid.status, 200);
         let answered = seconds_since_epoch();
         // The mapping's part: poll until the charge's event is on the stream.

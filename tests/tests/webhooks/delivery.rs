@@ -1,28 +1,12 @@
 //! First deliveries: what is sent, how it is signed, what is recorded, and where it may not go.
 
 use super::*;
-use links_tests::{PAYMENT_BASE, without_serving_times};
+use links_tests::without_serving_times;
 use serde_json::json;
 
-const GOOD_CARD_FORM: &str = "lang=en&name=Somchai+Jaidee&number=4242424242424242\
-    &expiration_month=12&expiration_year=2031&security_code=123";
-
-/// Pays `link` through its page with a good card.
+/// Pays `link` through its page with a good card, and returns the charge as served.
 async fn pay(app: &TestApp, link: &Value) -> Value {
-    let token = link["payment_uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&format!("{PAYMENT_BASE}/"))
-        .unwrap()
-        .to_owned();
-    let attempt = shared::domain::ids::new_attempt_key();
-    let response = app
-        .call("POST", &format!("/pay/{token}"))
-        .header("origin", "https://pay.test.example")
-        .header("sec-fetch-site", "same-origin")
-        .form(&format!("attempt={attempt}&{GOOD_CARD_FORM}"))
-        .send()
-        .await;
+    let response = pay_with_good_card(app, link).await;
     assert_eq!(response.status, 200, "{}", response.text);
     let charges = app
         .call("GET", "/charges?order=reverse_chronological&limit=1")

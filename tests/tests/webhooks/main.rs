@@ -15,7 +15,7 @@ use deliver_webhooks::Deliverer;
 use deliver_webhooks::send::Sender;
 use links_tests::receiver::Receiver;
 use links_tests::streams::{StreamReader, lambda_event, scheduled_event};
-use links_tests::{TestApp, dynamodb_endpoint, spawn_app};
+use links_tests::{PAYMENT_BASE, TestApp, TestResponse, dynamodb_endpoint, spawn_app};
 use serde_json::Value;
 use shared::domain::principal::Principal;
 use shared::domain::webhook::RetrySchedule;
@@ -217,4 +217,23 @@ pub async fn app() -> TestApp {
         .await
         .expect("enable the stream");
     app
+}
+
+/// Pays `link` through its page with a good card, as the buyer's browser posts the form.
+async fn pay_with_good_card(app: &TestApp, link: &Value) -> TestResponse {
+    let token = link["payment_uri"]
+        .as_str()
+        .and_then(|uri| uri.strip_prefix(&format!("{PAYMENT_BASE}/")))
+        .expect("a payment_uri under the test base")
+        .to_owned();
+    let attempt = shared::domain::ids::new_attempt_key();
+    app.call("POST", &format!("/pay/{token}"))
+        .header("origin", "https://pay.test.example")
+        .header("sec-fetch-site", "same-origin")
+        .form(&format!(
+            "attempt={attempt}&lang=en&name=Somchai+Jaidee&number=4242424242424242\
+             &expiration_month=12&expiration_year=2031&security_code=123"
+        ))
+        .send()
+        .await
 }
