@@ -26,7 +26,7 @@ use shared::domain::webhook::{RetrySchedule, SigningSecret};
 use shared::store::{Store, WebhookEndpoint};
 use std::time::{Duration, Instant};
 
-/// Waiting events read per query of an endpoint's queue.
+/// Leftover waiting events of a removed endpoint dropped per query of its queue.
 const QUEUE_PAGE: usize = 25;
 /// Endpoints a sweep works on side by side.
 const SWEEP_CONCURRENCY: usize = 16;
@@ -383,7 +383,11 @@ impl Deliverer {
         };
         swept.endpoints = 1;
         loop {
-            let (endpoint, waiting) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
+            // The endpoint is read in the same Query as the one event tried next, so a `set` to
+            // a new URL, a rotation or a removal holds from the very next try: nothing is sent
+            // to an address its merchant has just taken away. One read per retried event; the
+            // try itself is an HTTPS request.
+            let (endpoint, waiting) = self.store.webhook_queue(owner, 1).await?;
             let Some(endpoint) = endpoint else {
                 // Removed: a removal takes the queue with it, or if it was interrupted, the
                 // sweep finishes the job.
@@ -393,51 +397,47 @@ impl Deliverer {
                         .await?;
                     return Ok(swept);
                 }
-                for w in &waiting {
+                let (_, leftovers) = self.store.webhook_queue(owner, QUEUE_PAGE).await?;
+                for w in &leftovers {
                     self.store.drop_waiting(owner, &w.event_id).await?;
                 }
                 continue;
             };
-            if waiting.is_empty() {
+            let Some(w) = waiting.first() else {
                 self.store
                     .finish_webhook(owner, lease, Some(endpoint.pending), Utc::now())
                     .await?;
                 return Ok(swept);
+            };
+            if !self.time_for_a_try(deadline) {
+                self.store.release_webhook(owner, lease, Utc::now()).await?;
+                return Ok(swept);
             }
-            // Failures in a row so far: a success (or a give-up) starts the count again.
-            let mut failures = endpoint.failures;
-            for w in &waiting {
-                if !self.time_for_a_try(deadline) {
-                    self.store.release_webhook(owner, lease, Utc::now()).await?;
-                    return Ok(swept);
-                }
-                let key = key_of(&w.doc);
-                if key.is_none() || expired(&self.schedule, &w.event_id, owner.livemode, Utc::now())
-                {
-                    tracing::warn!(
-                        event = w.event_id,
-                        sendable = key.is_some(),
-                        "webhook given up: undelivered for the whole retry schedule, or unsendable"
-                    );
-                    self.store.dequeue_event(owner, &w.event_id).await?;
-                    failures = 0;
-                    swept.given_up += 1;
-                    continue;
-                }
-                let Some(key) = key else { continue };
-                if self.try_once(&endpoint, &w.event_id, key, &w.doc).await? {
-                    self.store.dequeue_event(owner, &w.event_id).await?;
-                    failures = 0;
-                    swept.delivered += 1;
-                } else {
-                    failures = failures.saturating_add(1);
-                    let due = Utc::now() + self.schedule.next_due(failures);
-                    self.store
-                        .delay_webhook(owner, lease, failures, due)
-                        .await?;
-                    swept.failed += 1;
-                    return Ok(swept);
-                }
+            let key = key_of(&w.doc);
+            if key.is_none() || expired(&self.schedule, &w.event_id, owner.livemode, Utc::now()) {
+                tracing::warn!(
+                    event = w.event_id,
+                    sendable = key.is_some(),
+                    "webhook given up: undelivered for the whole retry schedule, or unsendable"
+                );
+                // Taking it out also starts the endpoint's count of failures again.
+                self.store.dequeue_event(owner, &w.event_id).await?;
+                swept.given_up += 1;
+                continue;
+            }
+            let Some(key) = key else { continue };
+            if self.try_once(&endpoint, &w.event_id, key, &w.doc).await? {
+                self.store.dequeue_event(owner, &w.event_id).await?;
+                swept.delivered += 1;
+            } else {
+                // Failures in a row: a success (or a give-up) set the count back to 0.
+                let failures = endpoint.failures.saturating_add(1);
+                let due = Utc::now() + self.schedule.next_due(failures);
+                self.store
+                    .delay_webhook(owner, lease, failures, due)
+                    .await?;
+                swept.failed += 1;
+                return Ok(swept);
             }
         }
     }

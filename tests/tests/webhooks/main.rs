@@ -237,3 +237,59 @@ async fn pay_with_good_card(app: &TestApp, link: &Value) -> TestResponse {
         .send()
         .await
 }
+
+/// Handed out by a [`canned_server`] with a gate, one per request: the server answers that
+/// request once the test sends on it.
+pub type Held = tokio::sync::oneshot::Sender<()>;
+
+/// A TLS server (with a certificate made as the receiver's) that answers any request with
+/// `answer`, then, if `endless`, with body bytes until the client goes. With a `gate`, each
+/// request waits, before its answer, until the test releases the [`Held`] it was handed. Gives
+/// the port and the certificate to trust.
+pub async fn canned_server(
+    answer: &'static [u8],
+    endless: bool,
+    gate: Option<tokio::sync::mpsc::UnboundedSender<Held>>,
+) -> (u16, Vec<u8>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (cert_pem, key_pem) = links_tests::receiver::test_certificate();
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut request = [0; 4096];
+            let _ = tls.read(&mut request).await;
+            if let Some(gate) = &gate {
+                let (held, released) = tokio::sync::oneshot::channel();
+                if gate.send(held).is_err() || released.await.is_err() {
+                    continue;
+                }
+            }
+            if tls.write_all(answer).await.is_err() {
+                continue;
+            }
+            while endless && tls.write_all(&[b'x'; 16 * 1024]).await.is_ok() {}
+            let _ = tls.shutdown().await;
+        }
+    });
+    (port, cert_pem)
+}

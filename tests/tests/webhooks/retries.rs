@@ -197,6 +197,45 @@ async fn a_sweep_that_outlived_its_lease_leaves_the_endpoint_to_the_sweep_that_h
 }
 
 #[tokio::test]
+async fn an_endpoint_pointed_elsewhere_mid_sweep_takes_the_very_next_try() {
+    // Arrange: three events wait for an endpoint whose receiver was down; the merchant points
+    // it at another server, which holds its first request.
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    std::fs::write(receiver.outage_file(), b"").unwrap();
+    let (gate, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let (port, other_cert) = canned_server(ok, false, Some(gate)).await;
+    let trusted = [receiver.cert_pem.clone(), other_cert].concat();
+    // A schedule so fast that the next try is due at once.
+    let deliverer = deliverer_at(&app, &trusted, true, Duration::from_secs(5), 1e-4);
+    let created = some_events(&app, 3).await;
+    assert!(pump.run(&deliverer).await.is_empty());
+    std::fs::remove_file(receiver.outage_file()).unwrap();
+    repoint(&app, &owner, &format!("https://127.0.0.1:{port}/hooks")).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Act: a sweep; while the other server holds the oldest event, the merchant points the
+    // endpoint back at the receiver.
+    let merchant = async {
+        let held = requests.recv().await.expect("the sweep's first try");
+        repoint(&app, &owner, &receiver.url("/hooks")).await;
+        held.send(()).unwrap();
+    };
+    let (swept, ()) = tokio::join!(sweep(&deliverer), merchant);
+
+    // Assert: the oldest went to the server it was sent to; the other two to the receiver.
+    assert_eq!(swept["delivered"], 3, "{swept}");
+    assert!(
+        requests.try_recv().is_err(),
+        "one request reached the other server"
+    );
+    assert_eq!(ids(&receiver.accepted()), created[1..]);
+}
+
+#[tokio::test]
 async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
     // The mapping retries a batch when the function fails part-way, so records come again.
     let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;

@@ -4,6 +4,7 @@
 //! Python 3 and openssl are required, not optional: `scripts/setup` installs them, and a test that
 //! skipped itself without them would pass while proving nothing.
 
+use super::canned_server;
 use deliver_webhooks::send::{Attempt, Resolver, Sender};
 use links_tests::receiver::Receiver;
 use serde_json::Value;
@@ -407,47 +408,6 @@ fn a_sender_refuses_extra_roots_that_hold_no_certificate() {
     assert!(error.starts_with("extra root certificates"), "{error}");
 }
 
-/// A TLS server (with a certificate made as the receiver's) that answers any request with
-/// `answer`, then, if `endless`, with body bytes until the client goes. Gives the port and the
-/// certificate to trust.
-async fn canned_server(answer: &'static [u8], endless: bool) -> (u16, Vec<u8>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let (cert_pem, key_pem) = links_tests::receiver::test_certificate();
-    let certs = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let Ok(mut tls) = acceptor.accept(tcp).await else {
-                continue;
-            };
-            let mut request = [0; 4096];
-            let _ = tls.read(&mut request).await;
-            if tls.write_all(answer).await.is_err() {
-                continue;
-            }
-            while endless && tls.write_all(&[b'x'; 16 * 1024]).await.is_ok() {}
-            let _ = tls.shutdown().await;
-        }
-    });
-    (port, cert_pem)
-}
-
 #[tokio::test]
 async fn whatever_a_merchants_server_answers_is_recorded_without_following_or_reading_it() {
     let huge_head: &'static [u8] = format!(
@@ -476,7 +436,7 @@ async fn whatever_a_merchants_server_answers_is_recorded_without_following_or_re
         (b"", false, None, "HTTP exchange failed"),
         (huge_head, false, None, "HTTP exchange failed"),
     ] {
-        let (port, cert_pem) = canned_server(answer, endless).await;
+        let (port, cert_pem) = canned_server(answer, endless, None).await;
         let sender = Sender::new(TESTS, Some(&cert_pem), Duration::from_secs(5)).unwrap();
         let started = Instant::now();
 
