@@ -244,7 +244,7 @@ impl Deliverer {
         deadline: Instant,
     ) -> Vec<String> {
         let unhandled = |from: usize| events[from..].iter().map(|e| e.sequence.clone()).collect();
-        let endpoint = match self.store.get_webhook(owner).await {
+        let mut endpoint = match self.store.get_webhook(owner).await {
             Ok(Some(endpoint)) => endpoint,
             // No endpoint: the events are kept for `GET /events`, and sent nowhere.
             Ok(None) => return Vec::new(),
@@ -256,6 +256,21 @@ impl Deliverer {
         // Straight out only while nothing waits for this endpoint, so order holds.
         let mut direct = !endpoint.backlogged();
         for (i, event) in events.iter().enumerate() {
+            if i > 0 && direct {
+                // The endpoint as it is now, as a sweep reads it before each try: pointing it
+                // elsewhere or removing it holds from the next event of a burst.
+                match self.store.get_webhook(owner).await {
+                    Ok(Some(current)) => {
+                        direct = !current.backlogged();
+                        endpoint = current;
+                    }
+                    Ok(None) => return Vec::new(),
+                    Err(err) => {
+                        tracing::error!(error = %err, "could not read the webhook endpoint");
+                        return unhandled(i);
+                    }
+                }
+            }
             let now = Utc::now();
             let Some(key) = key_of(&event.doc) else {
                 // Written by this service, so a bug or a newer version's key: never sendable.

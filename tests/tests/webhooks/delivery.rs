@@ -225,6 +225,54 @@ async fn events_without_an_endpoint_are_kept_and_sent_nowhere() {
 }
 
 #[tokio::test]
+async fn an_endpoint_pointed_elsewhere_during_a_burst_takes_the_next_event() {
+    // Arrange: three new events in one batch, for an endpoint at a server that holds its first
+    // request.
+    let app = app().await;
+    let mut pump = Pump::open(&app).await;
+    let owner = app.alice.test();
+    let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
+    let (gate, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let (port, other_cert) = canned_server(ok, false, Some(gate)).await;
+    let trusted = [receiver.cert_pem.clone(), other_cert].concat();
+    let deliverer = deliverer(&app, &trusted, true, Duration::from_secs(5));
+    repoint(&app, &owner, &format!("https://127.0.0.1:{port}/hooks")).await;
+    for title in ["one", "two", "three"] {
+        app.create_link(&app.alice.test_key, TestApp::link_params(title))
+            .await;
+    }
+    let created = event_ids(&app, &app.alice.test_key).await;
+    let records = pump.reader.read().await;
+
+    // Act: the batch; while the server holds the first event, the merchant points the endpoint
+    // back at the receiver.
+    let merchant = async {
+        let held = requests.recv().await.expect("the batch's first try");
+        repoint(&app, &owner, &receiver.url("/hooks")).await;
+        held.send(()).unwrap();
+    };
+    let (failed, ()) = tokio::join!(pump.hand_over(&deliverer, &records), merchant);
+
+    // Assert: the first went where it was sent; the next two to the receiver, straight out.
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(
+        requests.try_recv().is_err(),
+        "one request reached the server"
+    );
+    assert_eq!(ids(&receiver.accepted()), created[1..]);
+    assert!(
+        app.ctx
+            .store
+            .webhook_queue(&owner, 10)
+            .await
+            .unwrap()
+            .1
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn one_merchants_silent_endpoint_holds_up_no_other() {
     // Bob's endpoint accepts connections and never answers; alice's answers. One stream batch
     // carries bob's event first.
