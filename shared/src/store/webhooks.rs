@@ -48,6 +48,9 @@ const SECRET_BYTES: usize = 32;
 /// have an item there, so it stays small; a suffix leaves room to shard it.
 const DUE_PARTITION: &str = "HOOKDUE#0";
 const ENDPOINT_SK: &str = "HOOK";
+/// Logged when a sweep's write finds the endpoint's next try no longer leased to it.
+const LEASE_LOST: &str = "a webhook sweep no longer holds the endpoint's next try (its lease \
+    ran out and another sweep took it, or the endpoint was removed): left as it is";
 /// Attempts at a queue transaction that DynamoDB cancelled for a conflict or throttling.
 const QUEUE_ATTEMPTS: u32 = 5;
 
@@ -596,7 +599,7 @@ impl Store {
         ];
         match self.transact("webhook delay", items, &[1, 0]).await? {
             Some(1) => {
-                tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+                tracing::warn!("{}", LEASE_LOST);
                 Ok(())
             }
             // The endpoint was removed meanwhile: its next try goes with it.
@@ -661,7 +664,7 @@ impl Store {
         ];
         match self.transact("webhook finish", items, &[1, 0]).await? {
             Some(1) => {
-                tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+                tracing::warn!("{}", LEASE_LOST);
                 Ok(())
             }
             Some(_) => self.release_webhook(owner, lease, now).await,
@@ -718,7 +721,7 @@ where
     match result {
         Ok(()) => Ok(()),
         Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-            tracing::warn!("a webhook sweep outlived its lease; the next try is left as is");
+            tracing::warn!("{}", LEASE_LOST);
             Ok(())
         }
         Err(err) => Err(sdk_error(err)),
