@@ -38,6 +38,11 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// `BODY`, signed with `SECRET` now, sent by `sender` to `url`.
+async fn send(sender: &Sender, url: &str) -> Attempt {
+    sender.deliver(url, &[&secret(SECRET)], now(), BODY).await
+}
+
 /// A sender that trusts `receiver`'s own certificate.
 fn sender_for(receiver: &Receiver, policy: DestinationPolicy) -> Sender {
     Sender::new(policy, Some(&receiver.cert_pem), Duration::from_secs(10)).expect("a sender")
@@ -70,14 +75,7 @@ async fn a_signed_event_is_delivered_and_the_receiver_verifies_it() {
     let receiver = Receiver::start(SECRET, &[]);
     let sender = sender_for(&receiver, TESTS);
 
-    let attempt = sender
-        .deliver(
-            &receiver.url("/hooks?shop=1"),
-            &[&secret(SECRET)],
-            now(),
-            BODY,
-        )
-        .await;
+    let attempt = send(&sender, &receiver.url("/hooks?shop=1")).await;
 
     assert_eq!(
         attempt,
@@ -164,11 +162,7 @@ async fn an_endpoint_that_fails_twice_then_recovers_is_answered_503_503_200() {
 
     let mut attempts = Vec::new();
     for _ in 0..3 {
-        attempts.push(
-            sender
-                .deliver(&receiver.url("/hooks"), &[&secret(SECRET)], now(), BODY)
-                .await,
-        );
+        attempts.push(send(&sender, &receiver.url("/hooks")).await);
     }
 
     let outcomes: Vec<_> = attempts.iter().map(status_and_error).collect();
@@ -200,13 +194,9 @@ async fn an_outage_lasts_while_its_file_exists() {
     let unsigned = sender.deliver(&receiver.url("/"), &[], now(), BODY).await;
     assert_eq!(status_and_error(&unsigned), (None, "no signing secret"));
 
-    let during = sender
-        .deliver(&receiver.url("/"), &[&secret(SECRET)], now(), BODY)
-        .await;
+    let during = send(&sender, &receiver.url("/")).await;
     std::fs::remove_file(&down).unwrap();
-    let after = sender
-        .deliver(&receiver.url("/"), &[&secret(SECRET)], now(), BODY)
-        .await;
+    let after = send(&sender, &receiver.url("/")).await;
 
     assert_eq!(during.status, Some(503));
     assert!(after.delivered(), "{after:?}");
@@ -221,45 +211,23 @@ async fn private_destinations_are_refused_at_delivery_without_connecting() {
     listener.set_nonblocking(true).unwrap();
     let trap = listener.local_addr().unwrap().port();
     let strict = sender_for(&receiver, STRICT);
-    let key = secret(SECRET);
 
-    let literal = strict
-        .deliver(&receiver.url("/hooks"), &[&key], now(), BODY)
-        .await;
-    let trap_literal = strict
-        .deliver(&format!("https://127.0.0.1:{trap}/"), &[&key], now(), BODY)
-        .await;
-    let metadata = strict
-        .deliver(
-            "https://169.254.169.254/latest/meta-data/",
-            &[&key],
-            now(),
-            BODY,
-        )
-        .await;
+    let literal = send(&strict, &receiver.url("/hooks")).await;
+    let trap_literal = send(&strict, &format!("https://127.0.0.1:{trap}/")).await;
+    let metadata = send(&strict, "https://169.254.169.254/latest/meta-data/").await;
     let (to_loopback, calls) = resolving_to(&[loopback()]);
-    let name = strict
-        .clone()
-        .with_resolver(to_loopback)
-        .deliver(
-            &format!("https://receiver.test:{trap}/h"),
-            &[&key],
-            now(),
-            BODY,
-        )
-        .await;
+    let name = send(
+        &strict.clone().with_resolver(to_loopback),
+        &format!("https://receiver.test:{trap}/h"),
+    )
+    .await;
     // One private answer among public ones is enough: the connection could have picked it.
     let (mixed, _) = resolving_to(&["93.184.216.34".parse().unwrap(), loopback()]);
-    let mixed = strict
-        .clone()
-        .with_resolver(mixed)
-        .deliver(
-            &format!("https://receiver.test:{trap}/h"),
-            &[&key],
-            now(),
-            BODY,
-        )
-        .await;
+    let mixed = send(
+        &strict.clone().with_resolver(mixed),
+        &format!("https://receiver.test:{trap}/h"),
+    )
+    .await;
 
     for attempt in [&literal, &trap_literal, &metadata] {
         let (status, error) = status_and_error(attempt);
@@ -297,26 +265,19 @@ async fn a_name_is_resolved_once_and_its_certificate_checked_against_that_name()
     let receiver = Receiver::start(SECRET, &[]);
     let (to_loopback, calls) = resolving_to(&[loopback()]);
     let sender = sender_for(&receiver, TESTS).with_resolver(to_loopback);
-    let key = secret(SECRET);
 
-    let named = sender
-        .deliver(
-            &format!("https://receiver.test:{}/hooks", receiver.port),
-            &[&key],
-            now(),
-            BODY,
-        )
-        .await;
+    let named = send(
+        &sender,
+        &format!("https://receiver.test:{}/hooks", receiver.port),
+    )
+    .await;
     let calls_for_one = calls.load(Ordering::SeqCst);
     // Same address, a name the certificate does not carry.
-    let other = sender
-        .deliver(
-            &format!("https://other.test:{}/hooks", receiver.port),
-            &[&key],
-            now(),
-            BODY,
-        )
-        .await;
+    let other = send(
+        &sender,
+        &format!("https://other.test:{}/hooks", receiver.port),
+    )
+    .await;
 
     assert_eq!(status_and_error(&named), (Some(200), ""));
     assert_eq!(calls_for_one, 1, "resolved more than once");
@@ -336,9 +297,7 @@ async fn a_certificate_the_sender_does_not_trust_fails_the_tls_handshake() {
     let system_roots_only =
         Sender::new(TESTS, None, Duration::from_secs(10)).expect("the system's roots");
 
-    let attempt = system_roots_only
-        .deliver(&receiver.url("/hooks"), &[&secret(SECRET)], now(), BODY)
-        .await;
+    let attempt = send(&system_roots_only, &receiver.url("/hooks")).await;
 
     assert_eq!(
         status_and_error(&attempt),
@@ -358,14 +317,7 @@ async fn a_server_that_never_answers_times_the_attempt_out() {
     let sender = Sender::new(TESTS, None, Duration::from_secs(1)).expect("a sender");
 
     let started = Instant::now();
-    let attempt = sender
-        .deliver(
-            &format!("https://127.0.0.1:{port}/"),
-            &[&secret(SECRET)],
-            now(),
-            BODY,
-        )
-        .await;
+    let attempt = send(&sender, &format!("https://127.0.0.1:{port}/")).await;
     let took = started.elapsed();
 
     assert_eq!(status_and_error(&attempt), (None, "timed out after 1 s"));
@@ -383,14 +335,7 @@ async fn a_closed_port_is_reported_as_connection_refused() {
     };
     let sender = Sender::new(TESTS, None, Duration::from_secs(5)).expect("a sender");
 
-    let attempt = sender
-        .deliver(
-            &format!("https://127.0.0.1:{port}/"),
-            &[&secret(SECRET)],
-            now(),
-            BODY,
-        )
-        .await;
+    let attempt = send(&sender, &format!("https://127.0.0.1:{port}/")).await;
 
     assert_eq!(
         status_and_error(&attempt),
@@ -440,14 +385,7 @@ async fn whatever_a_merchants_server_answers_is_recorded_without_following_or_re
         let sender = Sender::new(TESTS, Some(&cert_pem), Duration::from_secs(5)).unwrap();
         let started = Instant::now();
 
-        let attempt = sender
-            .deliver(
-                &format!("https://127.0.0.1:{port}/"),
-                &[&secret(SECRET)],
-                now(),
-                BODY,
-            )
-            .await;
+        let attempt = send(&sender, &format!("https://127.0.0.1:{port}/")).await;
 
         let shown = String::from_utf8_lossy(&answer[..answer.len().min(40)]).into_owned();
         assert_eq!(attempt.status, status, "{shown}: {attempt:?}");
