@@ -39,6 +39,29 @@ start_dynamodb_local() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 }
 
+# Starts moto's emulator (scripts/secrets-manager) on port $1 in the background; points the SDK's
+# Secrets Manager at it.
+start_secrets_manager() {
+  local port=$1
+  "$ROOT/scripts/secrets-manager" "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+  wait_for_port "$port" 60
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$port"
+}
+
+# Creates, in the Secrets Manager that AWS_ENDPOINT_URL_SECRETS_MANAGER names, an attempt key
+# secret called $1 with a fresh random value, as the template's AttemptKeySecret generates one;
+# prints its ARN (what ATTEMPT_KEY_SECRET names).
+create_attempt_secret() {
+  "$ROOT/.venv-moto/bin/python" - "$1" <<'PY'
+import json, os, secrets, sys
+import boto3
+client = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+                      region_name=os.environ.get("AWS_REGION", "us-east-1"))
+value = json.dumps({"current": secrets.token_hex(32)})
+print(client.create_secret(Name=sys.argv[1], SecretString=value)["ARN"])
+PY
+}
+
 # Installs Debian packages with apt-get, as root; fails naming them when that is not possible.
 # Waits for another apt (a concurrent scripts/setup or scripts/sam-local) rather than failing on
 # its lock.

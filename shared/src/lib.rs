@@ -21,7 +21,9 @@ pub mod auth;
 pub mod domain;
 pub mod http;
 pub mod page;
+pub mod payments;
 pub mod processor;
+pub mod secrets;
 pub mod store;
 pub mod validate;
 

@@ -2,7 +2,8 @@
 // phone's width (375 px), against the API served locally (links-local, as scripts/dev serves it).
 //
 // Environment (scripts/test sets it): LINKS_API_URL (the local API, whose PAYMENT_BASE_URL is its
-// own /pay), LINKS_TEST_KEY (a test secret key), BROWSER_ARTIFACTS (where screenshots go).
+// own /pay), LINKS_TEST_KEY (a test secret key), LINKS_3DS_TEST_KEY (a test key of an account
+// whose card payments go through 3-D Secure), BROWSER_ARTIFACTS (where screenshots go).
 //
 // Run: node --test tests/browser/
 
@@ -20,6 +21,7 @@ const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const api = required('LINKS_API_URL').replace(/\/$/, '');
 const key = required('LINKS_TEST_KEY');
+const secureKey = required('LINKS_3DS_TEST_KEY');
 const artifacts = process.env.BROWSER_ARTIFACTS || 'target/browser';
 mkdirSync(artifacts, { recursive: true });
 
@@ -29,12 +31,13 @@ function required(name) {
   return value;
 }
 
-const auth = { Authorization: 'Basic ' + Buffer.from(key + ':').toString('base64') };
+const authOf = (k) => ({ Authorization: 'Basic ' + Buffer.from(k + ':').toString('base64') });
+const auth = authOf(key);
 
-async function createLink(params) {
+async function createLink(params, as = key) {
   const response = await fetch(`${api}/links`, {
     method: 'POST',
-    headers: { ...auth, 'Content-Type': 'application/json' },
+    headers: { ...authOf(as), 'Content-Type': 'application/json' },
     body: JSON.stringify(params),
   });
   const text = await response.text();
@@ -42,8 +45,8 @@ async function createLink(params) {
   return JSON.parse(text);
 }
 
-async function getLink(id) {
-  const response = await fetch(`${api}/links/${id}`, { headers: auth });
+async function getLink(id, as = key) {
+  const response = await fetch(`${api}/links/${id}`, { headers: authOf(as) });
   assert.equal(response.status, 200);
   return response.json();
 }
@@ -139,10 +142,10 @@ test('a buyer pays a link in Thai and in English on a phone, and it is paid once
   assert.equal(await page.textContent('h1'), title, 'the title exactly as stored, not as HTML');
   assert.equal(await page.locator('h1 b').count(), 0);
   assert.match(await page.textContent('.desc'), /ส่งฟรีในซอย\nโทร 081-234-5678/);
-  assert.match(await page.textContent('button[type=submit]'), /ชำระเงิน ฿1,234\.00/);
+  assert.match(await page.textContent('#card button[type=submit]'), /ชำระเงิน ฿1,234\.00/);
   assert.equal(await page.locator('.qr svg').count(), 1, 'the QR code');
   // The hashed inline stylesheet applied (a wrong hash would leave the button unstyled).
-  const background = await page.$eval('button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
+  const background = await page.$eval('#card button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
   assert.equal(background, 'rgb(29, 78, 216)');
   // Mobile-first: nothing wider than the phone.
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -153,12 +156,12 @@ test('a buyer pays a link in Thai and in English on a phone, and it is paid once
   // Switched to English on the page.
   await page.click('a[hreflang=en]');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
-  assert.match(await page.textContent('button[type=submit]'), /Pay ฿1,234\.00/);
+  assert.match(await page.textContent('#card button[type=submit]'), /Pay ฿1,234\.00/);
   await shot(page, '2-payable-en');
 
   // A declined card: its reason, and the link stays payable.
   await fillCard(page, '4111 1111 1114 0011');
-  const [declined] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  const [declined] = await Promise.all([page.waitForNavigation(), page.click('#card button[type=submit]')]);
   assert.equal(declined.status(), 402);
   assert.match(await page.textContent('main'), /Payment failed/);
   assert.match(await page.textContent('main'), /not enough funds/);
@@ -171,7 +174,7 @@ test('a buyer pays a link in Thai and in English on a phone, and it is paid once
   // Invalid details are shown beside their fields.
   await page.fill('#number', '4242 4242 4242 4241');
   await page.fill('#security_code', '1');
-  const [invalid] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  const [invalid] = await Promise.all([page.waitForNavigation(), page.click('#card button[type=submit]')]);
   assert.equal(invalid.status(), 422);
   assert.equal(await page.getAttribute('#number', 'aria-invalid'), 'true');
   assert.match(await page.textContent('#number-error'), /not valid/);
@@ -180,7 +183,7 @@ test('a buyer pays a link in Thai and in English on a phone, and it is paid once
 
   // A good card: the receipt.
   await fillCard(page, '4242 4242 4242 4242');
-  const [paid] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  const [paid] = await Promise.all([page.waitForNavigation(), page.click('#card button[type=submit]')]);
   assert.equal(paid.status(), 200);
   assert.match(await page.textContent('main'), /Payment successful/);
   assert.match(await page.textContent('main'), /Visa •••• 4242/);
@@ -232,5 +235,114 @@ test('a destroyed link and an unknown token each have their own page', async () 
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await shot(page, '8-unknown-en');
   await assertAccessible(page, 'unknown (en)');
+  await page.close();
+});
+
+/// The buyer's card form submitted, waiting for wherever it leads.
+async function submitCard(page, number) {
+  await fillCard(page, number);
+  const [answer] = await Promise.all([page.waitForNavigation(), page.click('#card button[type=submit]')]);
+  return answer;
+}
+
+test('a 3-D Secure payment goes to the bank and back, in Thai and in English', async () => {
+  const link = await createLink(
+    { amount: 89000, currency: 'thb', title: 'รองเท้าวิ่ง', description: 'ไซส์ 42' },
+    secureKey,
+  );
+  const origin = new URL(link.payment_uri).origin;
+
+  // Thai: card, the stand-in bank page, authenticated, the receipt.
+  const { page, seen } = await openPage('th-TH,th;q=0.9');
+  await page.goto(link.payment_uri);
+  const atBank = await submitCard(page, '4242 4242 4242 4242');
+  assert.equal(atBank.status(), 200);
+  assert.match(page.url(), /\/authorize\?payment=pchg_test_/);
+  assert.equal(await page.getAttribute('html', 'lang'), 'th');
+  assert.match(await page.textContent('main'), /3-D Secure/);
+  assert.match(await page.textContent('main'), /Visa •••• 4242/);
+  await shot(page, '9-3ds-bank-th');
+  await assertAccessible(page, '3-D Secure bank page (th)');
+  const [back] = await Promise.all([page.waitForNavigation(), page.click('button[value=authenticate]')]);
+  assert.equal(back.status(), 200);
+  assert.match(page.url(), /\/complete\?attempt=/);
+  assert.match(await page.textContent('main'), /ชำระเงินสำเร็จ/);
+  await shot(page, '10-3ds-receipt-th');
+  await assertAccessible(page, '3-D Secure receipt (th)');
+  assert.equal((await getLink(link.id, secureKey)).used, true);
+
+  // English: failed at the bank, the decline, then paid again.
+  const second = await createLink(
+    { amount: 45000, currency: 'thb', title: 'Running socks', description: 'Two pairs' },
+    secureKey,
+  );
+  const { page: en, seen: seenEn } = await openPage('en');
+  await en.goto(second.payment_uri);
+  await submitCard(en, '4242 4242 4242 4242');
+  await shot(en, '11-3ds-bank-en');
+  await assertAccessible(en, '3-D Secure bank page (en)');
+  const [failed] = await Promise.all([en.waitForNavigation(), en.click('button[value=fail]')]);
+  assert.equal(failed.status(), 200);
+  assert.match(await en.textContent('main'), /Payment failed/);
+  assert.match(await en.textContent('main'), /bank rejected this payment/);
+  await shot(en, '12-3ds-declined-en');
+  await assertAccessible(en, '3-D Secure declined (en)');
+  await submitCard(en, '4242 4242 4242 4242');
+  const [paid] = await Promise.all([en.waitForNavigation(), en.click('button[value=authenticate]')]);
+  assert.equal(paid.status(), 200);
+  assert.match(await en.textContent('main'), /Payment successful/);
+  await shot(en, '13-3ds-receipt-en');
+  const after = await getLink(second.id, secureKey);
+  assert.equal(after.used, true);
+  assert.deepEqual(after.charges.data.map((c) => c.status), ['failed', 'successful']);
+
+  for (const { requests, errors } of [seen, seenEn]) {
+    assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), []);
+    assert.deepEqual(errors, []);
+  }
+  await page.close();
+  await en.close();
+});
+
+test('a PromptPay payment shows its QR code and the receipt once it is marked paid', async () => {
+  const link = await createLink({ amount: 35000, currency: 'thb', title: 'ชาไทย 10 แก้ว', description: 'พร้อมเพย์' });
+  const origin = new URL(link.payment_uri).origin;
+  const { page, seen } = await openPage('en');
+  await page.goto(link.payment_uri);
+  const [waiting] = await Promise.all([page.waitForNavigation(), page.click('#promptpay button[type=submit]')]);
+  assert.equal(waiting.status(), 200);
+  assert.match(page.url(), /\/complete\?attempt=/);
+  assert.match(await page.textContent('main'), /Scan to pay with PromptPay/);
+  assert.match(await page.textContent('main'), /฿350\.00/);
+  assert.equal(await page.locator('.qr svg').count(), 1, 'the QR code, inline');
+  assert.equal(await page.locator('meta[http-equiv=refresh]').count(), 1);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the page is ${width}px wide`);
+  await shot(page, '14-promptpay-qr-en');
+  await assertAccessible(page, 'PromptPay QR (en)');
+
+  // The same page in Thai, as a Thai buyer sees it.
+  const { page: th } = await openPage('th');
+  await th.goto(page.url().replace('lang=en', 'lang=th'));
+  assert.equal(await th.getAttribute('html', 'lang'), 'th');
+  assert.match(await th.textContent('main'), /สแกนเพื่อชำระด้วยพร้อมเพย์/);
+  await shot(th, '15-promptpay-qr-th');
+  await assertAccessible(th, 'PromptPay QR (th)');
+  await th.close();
+
+  // Paid, as the bank would tell the processor: the page refreshes by itself into the receipt.
+  const charges = await (await fetch(`${api}/links/${link.id}/charges`, { headers: auth })).json();
+  const charge = charges.data[0];
+  assert.equal(charge.status, 'pending');
+  const marked = await fetch(`${api}/charges/${charge.id}/mark_as_paid`, { method: 'POST', headers: auth });
+  assert.equal(marked.status, 200);
+  await page.waitForFunction(() => /Payment successful/.test(document.body.textContent), null, { timeout: 15000 });
+  assert.match(await page.textContent('main'), /PromptPay/);
+  assert.equal(await page.locator('meta[http-equiv=refresh]').count(), 0, 'nothing left to wait for');
+  await shot(page, '16-promptpay-receipt-en');
+  await assertAccessible(page, 'PromptPay receipt (en)');
+  assert.equal((await getLink(link.id)).used, true);
+  assert.deepEqual(seen.requests.filter((u) => new URL(u).origin !== origin), []);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });

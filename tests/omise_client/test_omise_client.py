@@ -16,10 +16,11 @@ Environment (the API must already be running):
 Run: ``.venv/bin/python -m pytest -q tests/omise_client``
 """
 
+import base64
 import contextlib
+import json
 import os
 import re
-import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -320,12 +321,22 @@ def test_a_link_of_one_account_is_not_found_with_the_other_accounts_key(test_key
         assert omise.Link.retrieve(theirs.id).deleted is False
 
 
+def attempt_key(page, form="card"):
+    """The attempt key the payment page issued its ``form`` (``card`` or ``promptpay``)."""
+    rest = page[page.index('<form id="%s"' % form):]
+    marker = 'name="attempt" value="'
+    start = rest.index(marker) + len(marker)
+    return rest[start:rest.index('"', start)]
+
+
 def pay(link, number="4242424242424242"):
-    """Pays ``link`` as a buyer's browser does: the payment page's card form, posted from the page's
-    own origin. Returns the HTTP status and the page."""
+    """Pays ``link`` as a buyer's browser does: the payment page opened, its card form posted from
+    the page's own origin. Returns the HTTP status and the page."""
     parts = urllib.parse.urlsplit(link.payment_uri)
+    with urllib.request.urlopen(link.payment_uri) as response:
+        page = response.read().decode()
     form = urllib.parse.urlencode({
-        "attempt": secrets.token_hex(16),
+        "attempt": attempt_key(page),
         "lang": "en",
         "name": "Somchai Jaidee",
         "number": number,
@@ -362,7 +373,8 @@ def test_a_paid_link_shows_its_charge_through_the_client():
     assert charge.description == THAI_TITLE + "\n\n" + THAI_DESCRIPTION
     assert charge.card.last_digits == "4242"
     assert charge.card.brand == "Visa"
-    assert charge.return_uri == link.payment_uri + "/complete"
+    # Where the buyer comes back to from a bank: the link's page, /complete, for this attempt.
+    assert charge.return_uri.startswith(link.payment_uri + "/complete?attempt="), charge.return_uri
 
     retrieved = omise.Charge.retrieve(charge.id)
     assert retrieved.id == charge.id
@@ -386,6 +398,81 @@ def test_a_declined_card_is_a_failed_charge_and_another_account_cannot_see_it(ot
     with using_key(other_test_key):
         with pytest.raises(omise.errors.NotFoundError):
             omise.Charge.retrieve(charge.id)
+
+
+def start_promptpay(link):
+    """Starts a PromptPay payment of ``link`` as a buyer does: its page opened, its PromptPay form
+    posted. Returns the page the buyer is sent to (where the QR code waits)."""
+    parts = urllib.parse.urlsplit(link.payment_uri)
+    with urllib.request.urlopen(link.payment_uri) as response:
+        page = response.read().decode()
+    form = urllib.parse.urlencode({
+        "attempt": attempt_key(page, "promptpay"), "lang": "en", "source_type": "promptpay",
+    }).encode()
+    request = urllib.request.Request(link.payment_uri, data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": "%s://%s" % (parts.scheme, parts.netloc),
+    })
+    with urllib.request.urlopen(request) as response:
+        return response.url
+
+
+def mark_as_paid(charge_id):
+    """Test mode's POST /charges/{id}/mark_as_paid (the Python client has no method for it)."""
+    request = urllib.request.Request(
+        urllib.parse.urljoin(omise.api_main, "charges/%s/mark_as_paid" % charge_id), data=b"",
+        headers={"Authorization": "Basic " + base64.b64encode((omise.api_secret + ":").encode()).decode()},
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def test_a_pending_charge_and_its_resolution_are_retrieved_through_the_client():
+    link = create_link(amount=20000)
+    waiting_page = start_promptpay(link)
+    assert "/complete?attempt=" in waiting_page, waiting_page
+    link.reload()
+    pending = omise.Charge.retrieve(list(link.charges)[0].id)
+    assert isinstance(pending, omise.Charge)
+    assert (pending.status, pending.paid, pending.authorized) == ("pending", False, False)
+    assert pending.card is None
+    assert pending.source.type == "promptpay"
+    assert pending.source.scannable_code.image.download_uri.startswith(link.payment_uri + "/qr.svg?")
+    assert pending.transaction is None
+
+    assert mark_as_paid(pending.id)["status"] == "successful"
+    resolved = omise.Charge.retrieve(pending.id)
+    assert (resolved.status, resolved.paid) == ("successful", True)
+    assert resolved.transaction.startswith("trxn_test_")
+    assert pending.reload() is pending and pending.status == "successful"
+    link.reload()
+    assert link.used is True
+
+
+def test_a_refund_is_made_and_read_back_through_the_client():
+    link = create_link(amount=100000)
+    status, page = pay(link)
+    assert status == 200, page
+    link.reload()
+    charge = omise.Charge.retrieve(list(link.charges)[0].id)
+
+    refund = charge.refund(amount=10000)
+    assert isinstance(refund, omise.Refund)
+    assert refund.id.startswith("rfnd_test_")
+    assert (refund.amount, refund.currency, refund.charge) == (10000, "thb", charge.id)
+    assert refund.location == "/charges/%s/refunds/%s" % (charge.id, refund.id)
+    # The client reloaded the charge: it shows the refund.
+    assert charge.refunded == 10000
+    assert charge.refunds.retrieve(refund.id).amount == 10000
+    # Read back from the service: the refund itself, the charge's list of refunds.
+    assert refund.reload().id == refund.id and refund.amount == 10000
+    listed = charge.list_refunds()
+    assert [r.id for r in listed] == [refund.id]
+    assert omise.Charge.retrieve(charge.id).refunded == 10000
+
+    # More than remains is refused with an Omise error.
+    with pytest.raises(omise.errors.BaseError):
+        charge.refund(amount=90001)
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -59,6 +59,26 @@ pub fn start_watched_dynamodb_local() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// Starts moto's Secrets Manager emulator that stops when this test process ends, for tests run
+/// without `scripts/test`; returns its endpoint.
+#[allow(clippy::zombie_processes)]
+pub fn start_watched_secrets_manager() -> String {
+    let port = free_port();
+    let watcher = format!(
+        "{root}/scripts/secrets-manager {port} >/dev/null 2>&1 & server=$!; \
+         while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $server",
+        root = root().display(),
+        parent = std::process::id()
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(watcher)
+        .spawn()
+        .expect("bash to start the Secrets Manager emulator");
+    wait_for_port(port, "the Secrets Manager emulator");
+    format!("http://127.0.0.1:{port}")
+}
+
 /// A DynamoDB Local of one test's own, keeping its data in a folder so that it survives being
 /// killed and started again. Dropping it kills it and removes the folder.
 pub struct OwnDynamoDbLocal {
@@ -211,6 +231,8 @@ pub enum Mode {
 struct Rule {
     operation: String,
     answer: Answer,
+    /// Requests of the operation let through before the rule takes any.
+    skip: usize,
     remaining: usize,
 }
 
@@ -278,9 +300,15 @@ impl FaultProxy {
 
     /// Answers the next `times` requests of `operation` (`"TransactWriteItems"`) with `answer`.
     pub fn inject(&self, operation: &str, answer: Answer, times: usize) {
+        self.inject_after(operation, 0, answer, times);
+    }
+
+    /// The same, once `skip` requests of `operation` have been forwarded.
+    pub fn inject_after(&self, operation: &str, skip: usize, answer: Answer, times: usize) {
         self.state.lock().unwrap().rules.push(Rule {
             operation: operation.to_owned(),
             answer,
+            skip,
             remaining: times,
         });
     }
@@ -337,9 +365,13 @@ async fn handle(
             .rules
             .iter_mut()
             .find(|r| r.remaining > 0 && r.operation == operation);
-        let answer = rule.map(|r| {
+        let answer = rule.and_then(|r| {
+            if r.skip > 0 {
+                r.skip -= 1;
+                return None;
+            }
             r.remaining -= 1;
-            r.answer.clone()
+            Some(r.answer.clone())
         });
         if answer.is_some() {
             state.injected += 1;

@@ -8,9 +8,9 @@ use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContex
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::{
-    delete_item::DeleteItemInput, get_item::GetItemInput, put_item::PutItemInput,
-    query::QueryInput, scan::ScanInput, transact_write_items::TransactWriteItemsInput,
-    update_item::UpdateItemInput,
+    batch_get_item::BatchGetItemInput, delete_item::DeleteItemInput, get_item::GetItemInput,
+    put_item::PutItemInput, query::QueryInput, scan::ScanInput,
+    transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::http::routes::ROUTES;
@@ -69,6 +69,17 @@ fn accesses(
             .and_then(|v| v.as_s().ok())
             .cloned();
         return vec![("dynamodb:Query", key)];
+    }
+    if let Some(i) = input.downcast_ref::<BatchGetItemInput>() {
+        // One line per key: the template grants a batch's prefixes in one statement, which is
+        // right whether IAM weighs the keys one by one or all together.
+        return i
+            .request_items()
+            .into_iter()
+            .flat_map(|tables| tables.values())
+            .flat_map(|keys| keys.keys())
+            .map(|key| ("dynamodb:BatchGetItem", pk(Some(key))))
+            .collect();
     }
     if input.downcast_ref::<ScanInput>().is_some() {
         return vec![("dynamodb:Scan", None)];

@@ -9,8 +9,10 @@
 //! Every DynamoDB request a handler makes is recorded (function, IAM action, partition key) into
 //! `IAM_OBSERVED`, which `scripts/check-iam` compares with the template's policies.
 
+pub mod buyer;
 pub mod faults;
 mod iam;
+pub mod processor;
 pub mod receiver;
 pub mod streams;
 
@@ -31,6 +33,92 @@ pub use tools::{Event, join_all};
 
 /// The payment page base URL every test app uses.
 pub const PAYMENT_BASE: &str = "https://pay.test.example/pay";
+
+/// The attempt key secret every test app (and every function under the Lambda emulator) signs
+/// with, as Secrets Manager would hold it, so that a test can post a form without fetching the
+/// page first.
+pub const TEST_ATTEMPT_SECRET: &str =
+    r#"{"current": "links-tests-attempt-secret-0123456789abcdef"}"#;
+
+/// The attempt keys of [`TEST_ATTEMPT_SECRET`].
+pub fn test_attempt_keys() -> &'static shared::domain::attempt::AttemptKeys {
+    static KEYS: OnceLock<shared::domain::attempt::AttemptKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        shared::domain::attempt::AttemptKeys::from_secret(TEST_ATTEMPT_SECRET)
+            .expect("the test secret")
+    })
+}
+
+/// The endpoint of the Secrets Manager emulator (moto) the tests use: the one `scripts/test`
+/// started (`SECRETS_MANAGER_ENDPOINT`), or one started here for the life of the test process.
+pub fn secrets_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| match std::env::var("SECRETS_MANAGER_ENDPOINT") {
+        Ok(endpoint) => endpoint,
+        Err(_) => faults::start_watched_secrets_manager(),
+    })
+}
+
+/// The name of a secret holding [`TEST_ATTEMPT_SECRET`] in [`secrets_endpoint`], created once per
+/// test process: what `ATTEMPT_KEY_SECRET` names for a function under the Lambda emulator.
+pub fn test_secret_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let name = format!("links-tests-attempt-{}", table_name());
+        let endpoint = secrets_endpoint().to_owned();
+        let create = {
+            let name = name.clone();
+            async move {
+                let config = aws_sdk_secretsmanager::Config::builder()
+                    .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+                    .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+                    .endpoint_url(endpoint)
+                    .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                        "local", "local", None, None, "tests",
+                    ))
+                    .http_client(shared::store::http_client(
+                        shared::store::TrustRoots::Amazon,
+                    ))
+                    .build();
+                aws_sdk_secretsmanager::Client::from_conf(config)
+                    .create_secret()
+                    .name(name)
+                    .secret_string(TEST_ATTEMPT_SECRET)
+                    .send()
+                    .await
+                    .expect("create the test attempt secret in the emulator");
+            }
+        };
+        // Outside any test's runtime: a runtime of its own, on a thread of its own.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(create)
+        })
+        .join()
+        .expect("the secret's creation");
+        name
+    })
+}
+
+/// `ctx`, signing attempt keys with [`TEST_ATTEMPT_SECRET`].
+pub fn test_context(mut ctx: AppContext) -> AppContext {
+    ctx.attempt_secret = shared::secrets::AttemptSecret::given(
+        shared::domain::attempt::AttemptKeys::from_secret(TEST_ATTEMPT_SECRET)
+            .expect("the test secret"),
+    );
+    ctx
+}
+
+/// A fresh attempt key for the payment page at `path` (`/pay/<token>`, or the token itself), as
+/// the page would issue it now.
+pub fn attempt_key(path: &str) -> String {
+    let token = path.trim_start_matches("/pay/");
+    let token = token.split(['/', '?']).next().unwrap_or(token);
+    test_attempt_keys().issue(token, shared::chrono::Utc::now())
+}
 
 /// The endpoint of the DynamoDB Local the tests use, started on first use if none is given.
 pub fn dynamodb_endpoint() -> &'static str {
@@ -117,11 +205,8 @@ pub async fn spawn_app_with(client: aws_sdk_dynamodb::Client, auth: Authenticato
     let now = shared::chrono::Utc::now();
     let alice = account(store.create_account(now).await.expect("create account"));
     let bob = account(store.create_account(now).await.expect("create account"));
-    TestApp {
-        ctx: AppContext::with_auth(store, PAYMENT_BASE, auth),
-        alice,
-        bob,
-    }
+    let ctx = test_context(AppContext::with_auth(store, PAYMENT_BASE, auth));
+    TestApp { ctx, alice, bob }
 }
 
 /// The `Authorization` value Omise clients send: the key as Basic username, empty password.
@@ -226,6 +311,153 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Puts a [`processor::FaultyProcessor`] in front of the test processor, and hands it back
+    /// to arm its faults.
+    pub fn faulty_processor(&mut self) -> std::sync::Arc<processor::FaultyProcessor> {
+        let faulty = std::sync::Arc::new(processor::FaultyProcessor::new(
+            shared::processor::TestProcessor::new(self.ctx.store.clone()),
+        ));
+        self.ctx.processor = faulty.clone();
+        faulty
+    }
+
+    /// Moves the app's clock forward by `by`, then runs the payments sweep as the scheduled
+    /// function runs it (its DynamoDB requests recorded as that function's): what it did.
+    pub async fn sweep_after(&self, by: shared::chrono::Duration) -> shared::payments::Swept {
+        self.ctx.clock.advance(by);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+        let swept = as_function(
+            "SweepPaymentsFunction",
+            sweep_payments::sweep(&self.ctx, deadline),
+        )
+        .await
+        .expect("a sweep");
+        shared::payments::Swept {
+            found: swept["found"].as_u64().unwrap() as usize,
+            settled: swept["settled"].as_u64().unwrap() as usize,
+            left: swept["left"].as_u64().unwrap() as usize,
+        }
+    }
+
+    /// Turns 3-D Secure on for alice's test-mode card payments.
+    pub async fn three_d_secure(&self) {
+        self.ctx
+            .store
+            .set_three_d_secure(&self.alice.test(), true)
+            .await
+            .expect("set 3-D Secure");
+    }
+
+    /// The events of alice in test mode with this key, oldest first.
+    pub async fn events_of(&self, key: &str) -> Vec<Value> {
+        let response = self
+            .call("GET", "/events?limit=100")
+            .key(&self.alice.test_key)
+            .send()
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["key"] == key)
+            .cloned()
+            .collect()
+    }
+
+    /// A GET of the merchant API as alice in test mode, asserting 200.
+    pub async fn get(&self, path: &str) -> Value {
+        let response = self
+            .call("GET", path)
+            .key(&self.alice.test_key)
+            .send()
+            .await;
+        assert_eq!(response.status, 200, "{path}: {}", response.text);
+        response.body
+    }
+
+    /// Records a successful charge of `link` dated `at` (in the past, say) through the same
+    /// writes a payment makes: its attempt begun, then its charge recorded.
+    pub async fn record_charge_at(
+        &self,
+        link: &Link,
+        at: shared::chrono::DateTime<shared::chrono::Utc>,
+    ) -> shared::domain::charge::Charge {
+        use shared::domain::attempt::{Attempt, AttemptState, Method};
+        use shared::domain::charge::{Charge, ChargeFacts, Status};
+        let owner = Principal {
+            account_id: link.account_id.clone(),
+            livemode: link.livemode,
+        };
+        let id = shared::domain::attempt::attempt_id(
+            &link.payment_token,
+            &attempt_key(&link.payment_token),
+        );
+        let attempt = Attempt {
+            id: id.clone(),
+            owner,
+            link: link.id.clone(),
+            payment_token: link.payment_token.clone(),
+            method: Method::Card,
+            state: AttemptState::Started,
+            gateway_key: id.clone(),
+            processor_charge: None,
+            charge: None,
+            deadline: shared::chrono::Utc::now() + shared::chrono::Duration::minutes(2),
+            created: shared::chrono::Utc::now(),
+            ip: None,
+            fingerprint: None,
+            return_uri: format!("{}/complete?attempt={id}", link.payment_uri(PAYMENT_BASE)),
+            holds_link: !link.multiple,
+        };
+        let store = &self.ctx.store;
+        assert!(matches!(
+            store
+                .begin_attempt(&attempt, link, shared::chrono::Utc::now())
+                .await,
+            Ok(shared::store::Begin::Begun)
+        ));
+        let facts = ChargeFacts {
+            status: Status::Successful,
+            failure: None,
+            transaction: Some(shared::domain::ids::new_plain_id("trxn", link.livemode)),
+            card: Some(shared::domain::card::Card {
+                id: shared::domain::ids::new_plain_id("card", link.livemode),
+                brand: "Visa".into(),
+                last_digits: "4242".into(),
+                expiration_month: 12,
+                expiration_year: 2031,
+                name: "T".into(),
+                fingerprint: "f".into(),
+                security_code_check: true,
+            }),
+            source: None,
+            authorize_uri: None,
+            expires_at: None,
+        };
+        let (settled, charge) = store
+            .record_charge(&attempt, link, |_| {
+                Charge::new(
+                    link,
+                    facts.clone(),
+                    "pchg_test_x",
+                    &id,
+                    None,
+                    &attempt.return_uri,
+                    at,
+                )
+            })
+            .await
+            .expect("record a charge");
+        assert!(
+            matches!(settled, shared::store::Settled::Written),
+            "{settled:?}"
+        );
+        charge
+    }
+}
+
 /// One item of the table, as DynamoDB returns it.
 pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
@@ -271,21 +503,29 @@ impl TestApp {
     }
 }
 
-/// See [`TestApp::assert_counters_agree`].
+/// See [`TestApp::assert_counters_agree`]: every collection of `owner` (its links, charges and
+/// events, and each link's charges) against its counters. Returns the number of links.
 pub async fn assert_counters_agree(store: &Store, owner: &Principal) -> u64 {
-    use std::collections::BTreeMap;
-    let pk = format!(
-        "ACCT#{}#{}",
-        owner.account_id,
-        if owner.livemode { "live" } else { "test" }
-    );
-    let mut links_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut counted_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let (mut links, mut counted) = (0u64, 0u64);
-    let number = |v: &aws_sdk_dynamodb::types::AttributeValue| -> u64 {
-        v.as_n().expect("a number").parse().expect("a count")
-    };
-    let mut start = None;
+    let mode = if owner.livemode { "live" } else { "test" };
+    let account = format!("ACCT#{}#{mode}", owner.account_id);
+    let items = partition_items(store, &account).await;
+    let links = collection_agrees(&items, "LINK", &account);
+    collection_agrees(&items, "CHRG", &account);
+    collection_agrees(&items, "EVNT", &account);
+    for item in &items {
+        let sk = item["sk"].as_s().unwrap();
+        if let Some(link) = sk.strip_prefix("LINK#") {
+            let pk = format!("LINKCHRG#{}#{mode}#{link}", owner.account_id);
+            let of_link = partition_items(store, &pk).await;
+            collection_agrees(&of_link, "CHRG", &pk);
+        }
+    }
+    links
+}
+
+/// Every item of partition `pk`, strongly consistent.
+async fn partition_items(store: &Store, pk: &str) -> Vec<Item> {
+    let (mut items, mut start) = (Vec::new(), None);
     loop {
         let out = store
             .client()
@@ -294,49 +534,70 @@ pub async fn assert_counters_agree(store: &Store, owner: &Principal) -> u64 {
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(
                 ":pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()),
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
             )
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()
             .await
             .expect("read the partition");
-        for item in out.items() {
-            let sk = item["sk"].as_s().unwrap();
-            if sk.starts_with("LINK#") {
-                let link = Link::try_from(item).expect("a link");
-                let ms = link.created.timestamp_millis();
-                *links_per_hour.entry(ms - ms % 3_600_000).or_default() += 1;
-                links += 1;
-            } else if sk.starts_with("COUNT#LINK#") {
-                counted += number(&item["count"]);
-            } else if let Some(rest) = sk.strip_prefix("DAY#LINK#") {
-                let day = shared::chrono::NaiveDate::parse_from_str(&rest[..10], "%Y-%m-%d")
-                    .expect("a day")
-                    .and_hms_opt(0, 0, 0)
-                    .unwrap()
-                    .and_utc()
-                    .timestamp_millis();
-                for (name, value) in item {
-                    if let Some(hour) = name.strip_prefix('h') {
-                        let hour: i64 = hour.parse().expect("an hour");
-                        *counted_per_hour.entry(day + hour * 3_600_000).or_default() +=
-                            number(value);
-                    }
+        items.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Asserts that the members of collection `kind` among `items` (one partition's) agree with its
+/// count shards and hour counters; returns their number.
+fn collection_agrees(items: &[Item], kind: &str, pk: &str) -> u64 {
+    use std::collections::BTreeMap;
+    let mut members_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut counted_per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    let (mut members, mut counted) = (0u64, 0u64);
+    let number = |v: &aws_sdk_dynamodb::types::AttributeValue| -> u64 {
+        v.as_n().expect("a number").parse().expect("a count")
+    };
+    for item in items {
+        let sk = item["sk"].as_s().unwrap();
+        if let Some(id) = sk.strip_prefix(&format!("{kind}#")) {
+            let time = id
+                .find('_')
+                .and_then(|_| {
+                    let prefix_len = id.len() - shared::domain::ids::TIME_WIDTH - 16;
+                    shared::domain::ids::time_of(id, &id[..prefix_len])
+                })
+                .expect("a time-prefixed id");
+            *members_per_hour.entry(time - time % 3_600_000).or_default() += 1;
+            members += 1;
+        } else if sk.starts_with(&format!("COUNT#{kind}#")) {
+            counted += number(&item["count"]);
+        } else if let Some(rest) = sk.strip_prefix(&format!("DAY#{kind}#")) {
+            let day = shared::chrono::NaiveDate::parse_from_str(&rest[..10], "%Y-%m-%d")
+                .expect("a day")
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis();
+            for (name, value) in item {
+                if let Some(hour) = name.strip_prefix('h') {
+                    let hour: i64 = hour.parse().expect("an hour");
+                    *counted_per_hour.entry(day + hour * 3_600_000).or_default() += number(value);
                 }
             }
         }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
     }
-    assert_eq!(counted, links, "the count shards disagree with the links");
+    counted_per_hour.retain(|_, n| *n > 0);
     assert_eq!(
-        counted_per_hour, links_per_hour,
-        "the hour counters disagree with the links"
+        counted, members,
+        "{pk}: the {kind} count shards disagree with the members"
     );
-    links
+    assert_eq!(
+        counted_per_hour, members_per_hour,
+        "{pk}: the {kind} hour counters disagree with the members"
+    );
+    members
 }
 
 impl<'a> Call<'a> {

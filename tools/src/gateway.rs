@@ -21,7 +21,7 @@ pub struct Event {
     path: String,
     raw_query: String,
     headers: Map<String, Value>,
-    path_id: Option<String>,
+    path_params: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     base64: bool,
     source_ip: String,
@@ -65,7 +65,7 @@ impl Event {
             path: path.to_owned(),
             raw_query: raw_query.to_owned(),
             headers,
-            path_id: None,
+            path_params: Vec::new(),
             body: None,
             base64: false,
             source_ip: DEFAULT_SOURCE_IP.to_owned(),
@@ -79,7 +79,7 @@ impl Event {
     pub fn routed(method: &str, path_and_query: &str) -> Self {
         let path = path_and_query.split('?').next().unwrap_or_default();
         match resolve(method, path) {
-            Resolution::Found { operation, id } => {
+            Resolution::Found { operation, params } => {
                 let route = ROUTES
                     .iter()
                     .find(|r| r.operation == operation)
@@ -89,10 +89,9 @@ impl Event {
                     method,
                     path_and_query,
                 );
-                match id {
-                    Some(id) => event.id(&id),
-                    None => event,
-                }
+                params
+                    .into_iter()
+                    .fold(event, |event, (name, value)| event.param(&name, &value))
             }
             Resolution::MethodNotAllowed(_) | Resolution::NotFound => {
                 Self::new("$default", method, path_and_query)
@@ -131,8 +130,14 @@ impl Event {
     }
 
     /// The `{id}` path parameter the route captured.
-    pub fn id(mut self, id: &str) -> Self {
-        self.path_id = Some(id.to_owned());
+    pub fn id(self, id: &str) -> Self {
+        self.param("id", id)
+    }
+
+    /// A path parameter the route captured.
+    pub fn param(mut self, name: &str, value: &str) -> Self {
+        self.path_params.retain(|(n, _)| n != name);
+        self.path_params.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -212,8 +217,13 @@ impl Event {
         if let Some(query) = query_parameters(&self.raw_query) {
             event["queryStringParameters"] = query;
         }
-        if let Some(id) = &self.path_id {
-            event["pathParameters"] = json!({ "id": id });
+        if !self.path_params.is_empty() {
+            event["pathParameters"] = self
+                .path_params
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+                .collect::<Map<String, Value>>()
+                .into();
         }
         if let Some(body) = &self.body {
             event["body"] = if self.base64 {

@@ -29,19 +29,37 @@ pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
             return not_found::not_found(req).await;
         }
     };
+    // Each handler boxed: their futures differ widely in size, and unboxed the largest would set
+    // this one's, which overflowed test threads' stacks in debug builds.
     match operation {
-        Operation::CreateLink => create_link::create_link(ctx, req).await,
-        Operation::ListLinks => list_links::list_links(ctx, req).await,
-        Operation::RetrieveLink => retrieve_link::retrieve_link(ctx, req).await,
-        Operation::DestroyLink => destroy_link::destroy_link(ctx, req).await,
-        Operation::ListLinkCharges => list_link_charges::list_link_charges(ctx, req).await,
-        Operation::ListCharges => list_charges::list_charges(ctx, req).await,
-        Operation::RetrieveCharge => retrieve_charge::retrieve_charge(ctx, req).await,
-        Operation::ListEvents => list_events::list_events(ctx, req).await,
-        Operation::RetrieveEvent => retrieve_event::retrieve_event(ctx, req).await,
-        Operation::PaymentPage => payment_page::payment_page(ctx, req).await,
-        Operation::PayLink => pay_link::pay_link(ctx, req).await,
-        Operation::PaymentQr => payment_qr::payment_qr(ctx, req).await,
+        Operation::CreateLink => Box::pin(create_link::create_link(ctx, req)).await,
+        Operation::ListLinks => Box::pin(list_links::list_links(ctx, req)).await,
+        Operation::RetrieveLink => Box::pin(retrieve_link::retrieve_link(ctx, req)).await,
+        Operation::DestroyLink => Box::pin(destroy_link::destroy_link(ctx, req)).await,
+        Operation::ListLinkCharges => {
+            Box::pin(list_link_charges::list_link_charges(ctx, req)).await
+        }
+        Operation::ListCharges => Box::pin(list_charges::list_charges(ctx, req)).await,
+        Operation::RetrieveCharge => Box::pin(retrieve_charge::retrieve_charge(ctx, req)).await,
+        Operation::ListEvents => Box::pin(list_events::list_events(ctx, req)).await,
+        Operation::RetrieveEvent => Box::pin(retrieve_event::retrieve_event(ctx, req)).await,
+        Operation::PaymentPage => Box::pin(payment_page::payment_page(ctx, req)).await,
+        Operation::PayLink => Box::pin(pay_link::pay_link(ctx, req)).await,
+        Operation::PaymentQr => Box::pin(payment_qr::payment_qr(ctx, req)).await,
+        Operation::PaymentComplete => Box::pin(payment_complete::payment_complete(ctx, req)).await,
+        Operation::AuthenticationPage => {
+            Box::pin(authentication_page::authentication_page(ctx, req)).await
+        }
+        Operation::AuthenticatePayment => {
+            Box::pin(authenticate_payment::authenticate_payment(ctx, req)).await
+        }
+        Operation::MarkChargePaid => Box::pin(mark_charge_paid::mark_charge_paid(ctx, req)).await,
+        Operation::MarkChargeFailed => {
+            Box::pin(mark_charge_failed::mark_charge_failed(ctx, req)).await
+        }
+        Operation::CreateRefund => Box::pin(create_refund::create_refund(ctx, req)).await,
+        Operation::ListRefunds => Box::pin(list_refunds::list_refunds(ctx, req)).await,
+        Operation::RetrieveRefund => Box::pin(retrieve_refund::retrieve_refund(ctx, req)).await,
     }
 }
 

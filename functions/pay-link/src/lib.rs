@@ -1,26 +1,38 @@
-//! `POST /pay/{token}`: a buyer pays a link with the payment page's card form.
+//! `POST /pay/{token}`: a buyer's form posted from a link's payment page. One of:
 //!
-//! In order, and writing nothing until the last step: the post must come from the page itself
-//! (`Origin` / `Sec-Fetch-Site`); the link must exist and be payable; the card must be valid;
-//! the processor (test mode's test cards) decides; then one transaction records the charge and
-//! uses the link, exactly once per link and per form submission (see `shared::store` charges).
+//! - the card form (`number`, …): pay by card;
+//! - the PromptPay form (`source_type=promptpay`): start a PromptPay charge, then show its QR;
+//! - the "check again" form (`check=1`) of a payment whose outcome was not known: show it now;
+//! - the "pay another way" form (`cancel=<attempt>`) of a pending payment: end it.
 //!
-//! The card number and security code go no further than this request: the charge keeps brand,
-//! last four digits, expiry, name and the processor's fingerprint, and nothing here logs the card.
+//! Each form but the last carries an attempt key the page issued (see `domain::attempt`); the
+//! same key posted again is the same attempt, answered as it stands and never charged twice.
+//!
+//! In order, and writing nothing until the attempt begins: the post must come from the page
+//! itself (`Origin` / `Sec-Fetch-Site`); the attempt key must be this service's, for this page,
+//! and young enough; one read finds the link, its account's settings, this attempt if it exists,
+//! and the failed-payment counters; the link must be payable, the counters under their bounds,
+//! the card valid (and, in test mode, a test card). Then `payments::Payments::pay` records the
+//! attempt, asks the processor and records its answer.
+//!
+//! The card number and security code go no further than this request and the test processor it
+//! is handed to: the charge keeps brand, last four digits, expiry, name and the processor's
+//! fingerprint, and nothing here logs the card.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::chrono::Utc;
-use shared::domain::card::Card;
-use shared::domain::charge::Charge;
-use shared::domain::ids;
+use shared::chrono::{DateTime, Utc};
+use shared::domain::attempt::{KeyProblem, attempt_id, is_attempt_id};
 use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id, source_ip};
 use shared::page::{
-    ATTEMPT_FIELD, Form, LANG_FIELD, Lang, Notice, Page, State, answer_page, is_payment_token,
-    origin_of, plain_page, same_origin, unknown_link,
+    ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, Page, SOURCE_FIELD,
+    State, answer_payment, is_payment_token, origin_of, plain_page, redirect, same_origin,
+    unknown_link,
 };
-use shared::processor::{self, Refusal};
-use shared::store::PayOutcome;
+use shared::payments::{PayRequest, Progress};
+use shared::processor::Payment;
+use shared::processor::test_cards::{Refusal, for_mode, test_card};
+use shared::store::limits::FailureSubjects;
 use shared::validate::{CardForm, parse_card};
 use shared::{ApiError, AppContext};
 
@@ -30,12 +42,22 @@ pub async fn pay_link(ctx: &AppContext, req: Request) -> Response<Body> {
         .get("accept-language")
         .and_then(|v| v.to_str().ok());
     let fields = form_fields(&req);
-    let chosen = fields
-        .as_ref()
-        .ok()
-        .and_then(|f| field(f, LANG_FIELD).ok().flatten());
-    let lang = Lang::choose(chosen, accept);
-    answer_page(lang, handle(ctx, &req, lang, fields)).await
+    let value = |name| {
+        fields
+            .as_ref()
+            .ok()
+            .and_then(|f| field(f, name).ok().flatten())
+    };
+    let lang = Lang::choose(value(LANG_FIELD), accept);
+    let attempt_key = value(ATTEMPT_FIELD).map(str::to_owned);
+    let progress = Progress::default();
+    answer_payment(
+        lang,
+        &progress,
+        attempt_key.as_deref(),
+        handle(ctx, &req, lang, fields, &progress),
+    )
+    .await
 }
 
 /// The form's fields, when the body is a form this page could have sent.
@@ -69,11 +91,19 @@ fn field<'f>(fields: &'f [(String, String)], name: &str) -> Result<Option<&'f st
     }
 }
 
+/// What the form asks.
+enum Action<'f> {
+    Card(CardForm<'f>),
+    PromptPay,
+    Check,
+}
+
 async fn handle(
     ctx: &AppContext,
     req: &Request,
     lang: Lang,
     fields: Result<Vec<(String, String)>, ()>,
+    progress: &Progress,
 ) -> Result<Response<Body>, ApiError> {
     let t = lang.t();
     let token = path_id(req);
@@ -103,8 +133,7 @@ async fn handle(
         return malformed();
     };
     let get = |name| field(&fields, name);
-    let (Ok(attempt), Ok(name), Ok(number), Ok(month), Ok(year), Ok(code)) = (
-        get(ATTEMPT_FIELD),
+    let (Ok(name), Ok(number), Ok(month), Ok(year), Ok(code)) = (
         get("name"),
         get("number"),
         get("expiration_month"),
@@ -113,13 +142,75 @@ async fn handle(
     ) else {
         return malformed();
     };
-    let Some(attempt) = attempt
-        .filter(|a| (16..=64).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_alphanumeric()))
-    else {
+    let (Ok(attempt_key), Ok(source), Ok(check), Ok(cancel)) = (
+        get(ATTEMPT_FIELD),
+        get(SOURCE_FIELD),
+        get(CHECK_FIELD),
+        get(CANCEL_FIELD),
+    ) else {
         return malformed();
     };
+    let now = ctx.now();
+    let Some(target) = ctx.store.payment_target(token).await? else {
+        return Ok(unknown_link(lang));
+    };
+    if let Some(cancel) = cancel {
+        return cancel_attempt(ctx, lang, &base, &target, cancel, now).await;
+    }
+    let action = match (source, check) {
+        (Some("promptpay"), None) => Action::PromptPay,
+        (None, Some("1")) => Action::Check,
+        (None, None) => Action::Card(CardForm {
+            name,
+            number,
+            expiration_month: month,
+            expiration_year: year,
+            security_code: code,
+        }),
+        _ => return malformed(),
+    };
+    let Some(attempt_key) = attempt_key else {
+        return malformed();
+    };
+    let keys = ctx.attempt_keys().await?;
+    let form_expired = match ctx.check_attempt_key(token, attempt_key, now).await? {
+        Ok(()) => false,
+        Err(KeyProblem::Expired) => true,
+        Err(problem) => {
+            tracing::warn!(
+                ?problem,
+                "payment refused: an attempt key this page did not issue"
+            );
+            return malformed();
+        }
+    };
+    let attempt = attempt_id(token, attempt_key);
 
-    let Some(link) = ctx.store.link_by_payment_token(token).await? else {
+    // The card is checked before anything is read, so that its fingerprint's counter is read
+    // with the rest; a number that is not a test card in test mode goes no further.
+    let card = match &action {
+        Action::Card(form) => Some(parse_card(form, now).map(|card| {
+            let test = (!target.owner.livemode).then(|| test_card(&card));
+            (card, test)
+        })),
+        _ => None,
+    };
+    let fingerprint = match &card {
+        Some(Ok((_, Some(Ok(test))))) => Some(test.fingerprint.clone()),
+        _ => None,
+    };
+    let ip = source_ip(req);
+    let subjects = FailureSubjects {
+        link: &target.link_id,
+        livemode: target.owner.livemode,
+        fingerprint: fingerprint.as_deref(),
+        ip: ip.as_deref(),
+    };
+    let reads = ctx
+        .store
+        .payment_reads(&target, Some(&attempt), subjects.keys(now))
+        .await?;
+    let Some(link) = reads.link else {
         return Ok(unknown_link(lang));
     };
     let payment_uri = link.payment_uri(&base);
@@ -128,128 +219,152 @@ async fn handle(
         link: &link,
         payment_uri: &payment_uri,
         qr: None,
+        keys: Some(&keys),
+        now,
+        query: "",
     };
-    if !link.payable() {
-        // Perhaps by this very form, submitted again: then its receipt, not "already paid".
-        if let Some(charge) = ctx.store.attempt_charge(&link, attempt).await? {
-            return Ok(answer_charge(&page, &charge, name, month, year));
+    // This very form, posted before: answered as its attempt stands, and nothing asked again.
+    // (The batch's reads are not one snapshot: a link held or used by an attempt begun between
+    // them is read again for that attempt.)
+    let earlier = match reads.attempt {
+        Some(earlier) => Some(earlier),
+        None if !link.payable() || link.hold.is_some() => {
+            ctx.store.get_attempt(&target.owner, &attempt).await?
         }
-        return Ok(if link.deleted_at.is_some() {
-            page.render(StatusCode::GONE, &State::Gone)
-        } else {
-            page.render(StatusCode::CONFLICT, &State::Paid)
-        });
+        None => None,
+    };
+    if let Some(earlier) = earlier {
+        let id = earlier.id.clone();
+        let standing = ctx.payments().replay(earlier, now).await?;
+        return Ok(page.standing(&standing, &id, Some(attempt_key)));
     }
-    let processor = match processor::for_mode(link.livemode) {
-        Ok(p) => p,
-        Err(_) => return Ok(page.render(StatusCode::FORBIDDEN, &State::LiveDisabled)),
-    };
-
-    let now = Utc::now();
-    let form = CardForm {
-        name,
-        number,
-        expiration_month: month,
-        expiration_year: year,
-        security_code: code,
-    };
+    // Asked how an attempt ended that never began: nothing was charged.
+    if let Action::Check = action {
+        return Ok(page.render(
+            StatusCode::OK,
+            &State::Payable(Form {
+                notice: Some(Notice::NotCharged),
+                ..Form::default()
+            }),
+        ));
+    }
+    if form_expired {
+        return Ok(page.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &State::Payable(Form {
+                notice: Some(Notice::FormExpired),
+                ..Form::default()
+            }),
+        ));
+    }
+    if link.deleted_at.is_some() {
+        return Ok(page.render(
+            StatusCode::GONE,
+            &State::Gone {
+                nothing_charged: false,
+            },
+        ));
+    }
+    if !link.payable() {
+        return Ok(page.render(StatusCode::CONFLICT, &State::Paid));
+    }
+    if let Some(until) = link.held_until(now) {
+        return Ok(page.render(StatusCode::CONFLICT, &State::Held(until)));
+    }
+    if for_mode(link.livemode).is_err() {
+        return Ok(page.render(StatusCode::FORBIDDEN, &State::LiveDisabled));
+    }
+    if let Some(wait) = subjects.retry_after(&reads.counters, now)? {
+        tracing::warn!(link = %link.id, wait, "payment refused: too many failed payments");
+        return Ok(page.render(StatusCode::TOO_MANY_REQUESTS, &State::TooMany(wait)));
+    }
     // What the form shows again on any problem: never the number or the security code.
     let again = |problems, notice| Form {
         problems,
         notice,
         declined: None,
-        name: name.unwrap_or_default(),
-        expiration_month: month.unwrap_or_default(),
-        expiration_year: year.unwrap_or_default(),
+        name: name.unwrap_or_default().into(),
+        expiration_month: month.unwrap_or_default().into(),
+        expiration_year: year.unwrap_or_default().into(),
     };
-    let card = match parse_card(&form, now) {
-        Ok(card) => card,
-        Err(problems) => {
+    let payment = match &card {
+        None => Payment::PromptPay,
+        Some(Err(problems)) => {
             return Ok(page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &State::Payable(again(&problems, None)),
+                &State::Payable(again(problems, None)),
             ));
         }
-    };
-    let authorization = match processor.authorize(&card) {
-        Ok(a) => a,
-        Err(Refusal::NotATestCard | Refusal::LiveNotEnabled) => {
+        Some(Ok((_, Some(Err(Refusal::NotATestCard | Refusal::LiveNotEnabled))))) => {
             return Ok(page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &State::Payable(again(&[], Some(Notice::NotATestCard))),
             ));
         }
+        Some(Ok((card, _))) => Payment::Card(card),
     };
-    let kept = Card {
-        id: ids::new_plain_id("card", link.livemode),
-        brand: card.brand.name().to_owned(),
-        last_digits: card.last_digits().to_owned(),
-        expiration_month: card.expiration_month,
-        expiration_year: card.expiration_year,
-        name: card.name.clone(),
-        fingerprint: authorization.fingerprint.clone(),
-        security_code_check: authorization.security_code_check,
-    };
+    if matches!(payment, Payment::PromptPay) && link.currency.code != "thb" {
+        return malformed();
+    }
+    let standing = ctx
+        .payments()
+        .pay(
+            PayRequest {
+                link: &link,
+                attempt_id: attempt.clone(),
+                gateway_key: keys.gateway_key(&link.id, &attempt),
+                payment,
+                fingerprint,
+                three_d_secure: reads.settings.three_d_secure,
+                ip,
+                payment_uri: &payment_uri,
+                now,
+            },
+            progress,
+        )
+        .await?;
     // The full number and security code end here.
     drop(card);
-    let ip = source_ip(req);
-    let outcome = ctx
-        .store
-        .record_charge(&link, attempt, |at| {
-            Charge::new(
-                &link,
-                kept.clone(),
-                authorization.outcome,
-                ip.clone(),
-                &payment_uri,
-                at,
-            )
-        })
-        .await?;
-    let (charge, replayed) = match outcome {
-        PayOutcome::Recorded(charge) => (charge, false),
-        PayOutcome::Replayed(charge) => (charge, true),
-        PayOutcome::NotPayable(now_link) => {
-            let page = Page {
-                link: &now_link,
-                ..page
-            };
-            return Ok(if now_link.deleted_at.is_some() {
-                page.render(StatusCode::GONE, &State::Gone)
-            } else {
-                page.render(StatusCode::CONFLICT, &State::Paid)
-            });
-        }
-    };
-    tracing::info!(
-        charge = %charge.id,
-        link = %link.id,
-        successful = charge.successful(),
-        replayed,
-        "payment recorded"
-    );
-    Ok(answer_charge(&page, &charge, name, month, year))
+    let response = page.standing(&standing, &attempt, Some(attempt_key));
+    tracing::info!(link = %link.id, status = response.status().as_u16(), "payment answered");
+    Ok(response)
 }
 
-/// The page for a recorded charge: its receipt, or the form again with the reason it failed.
-fn answer_charge(
-    page: &Page<'_>,
-    charge: &Charge,
-    name: Option<&str>,
-    month: Option<&str>,
-    year: Option<&str>,
-) -> Response<Body> {
-    if charge.successful() {
-        page.render(StatusCode::OK, &State::Receipt(charge))
-    } else {
-        let form = Form {
-            problems: &[],
-            notice: None,
-            declined: Some(charge),
-            name: name.unwrap_or_default(),
-            expiration_month: month.unwrap_or_default(),
-            expiration_year: year.unwrap_or_default(),
-        };
-        page.render(StatusCode::PAYMENT_REQUIRED, &State::Payable(form))
+/// "Pay another way": the pending payment of attempt `id` on this link ended, then the forms.
+async fn cancel_attempt(
+    ctx: &AppContext,
+    lang: Lang,
+    base: &str,
+    target: &shared::store::PageTarget,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let t = lang.t();
+    let refused = || {
+        Ok(plain_page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            t.page_title,
+            t.cross_site,
+        ))
+    };
+    if !is_attempt_id(id) {
+        return refused();
     }
+    let Some(attempt) = ctx.store.get_attempt(&target.owner, id).await? else {
+        return refused();
+    };
+    if attempt.link != target.link_id {
+        return refused();
+    }
+    ctx.payments().cancel(&attempt, now).await?;
+    let Some(link) = ctx.store.get_link(&target.owner, &target.link_id).await? else {
+        return Ok(unknown_link(lang));
+    };
+    // The page that shows how it ended (expired, or paid a moment before).
+    Ok(redirect(&format!(
+        "{}/complete?attempt={id}&lang={}",
+        link.payment_uri(base),
+        lang.code()
+    )))
 }

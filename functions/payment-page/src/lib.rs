@@ -2,7 +2,7 @@
 //!
 //! Opening it changes nothing: two reads (the token's item, then the link), no write, no timer,
 //! no per-view state. Mail scanners and chat apps that fetch every link they see therefore never
-//! use, expire or otherwise touch a link.
+//! use, expire or otherwise touch a link. (Its forms' attempt keys are signed, not stored.)
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -30,10 +30,19 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         return Ok(unknown_link(lang));
     };
     let payment_uri = link.payment_uri(&ctx.payment_base(req)?);
+    let now = ctx.now();
+    let keys = ctx.attempt_keys().await?;
     let (status, state) = if link.deleted_at.is_some() {
-        (StatusCode::GONE, State::Gone)
+        (
+            StatusCode::GONE,
+            State::Gone {
+                nothing_charged: false,
+            },
+        )
     } else if !link.payable() {
         (StatusCode::OK, State::Paid)
+    } else if let Some(until) = link.held_until(now) {
+        (StatusCode::OK, State::Held(until))
     } else if link.livemode {
         (StatusCode::OK, State::LiveDisabled)
     } else {
@@ -45,6 +54,9 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         link: &link,
         payment_uri: &payment_uri,
         qr: qr.as_deref(),
+        keys: Some(&keys),
+        now,
+        query: "",
     };
     Ok(page.render(status, &state))
 }

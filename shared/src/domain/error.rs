@@ -30,6 +30,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// An `Idempotency-Key` already used, within its lifetime, for a request with other parameters.
     IdempotencyKeyReused(String),
+    /// The request is well formed, but what it asks cannot be done to the object as it is (a
+    /// refund of a charge that was not paid, a charge marked paid that is not pending): Omise's
+    /// code for the refusal, and why.
+    Refused { code: &'static str, message: String },
     /// DynamoDB throttled us, timed out, or could not be reached: the request may be retried.
     ServiceUnavailable(Cause),
     /// Anything else. The cause is logged, never sent.
@@ -46,7 +50,8 @@ impl ApiError {
             Self::BadRequest(_)
             | Self::InvalidAmount(_)
             | Self::InvalidFilters(_)
-            | Self::InvalidPage(_) => 400,
+            | Self::InvalidPage(_)
+            | Self::Refused { .. } => 400,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
@@ -70,6 +75,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            Self::Refused { code, .. } => code,
             Self::ServiceUnavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -89,7 +95,8 @@ impl ApiError {
             | Self::InvalidPage(m)
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m)
-            | Self::IdempotencyKeyReused(m) => m.clone(),
+            | Self::IdempotencyKeyReused(m)
+            | Self::Refused { message: m, .. } => m.clone(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed; this path accepts {}",
                 allowed.join(", ")

@@ -18,18 +18,21 @@ pub enum EventKey {
     LinkCreate,
     /// A link was destroyed; `data` is the link, `deleted` true.
     LinkDestroy,
-    /// A charge was made; `data` is the charge (final at once for test-mode card charges).
+    /// A charge was made; `data` is the charge: final, or pending (3-D Secure, PromptPay).
     ChargeCreate,
-    /// A charge that finished later (a live processor's pending charge) reached its final status.
+    /// A pending charge (3-D Secure, PromptPay) reached its final status; `data` is the charge.
     ChargeComplete,
+    /// A charge was refunded; `data` is the refund.
+    RefundCreate,
 }
 
 impl EventKey {
-    pub const ALL: [EventKey; 4] = [
+    pub const ALL: [EventKey; 5] = [
         Self::LinkCreate,
         Self::LinkDestroy,
         Self::ChargeCreate,
         Self::ChargeComplete,
+        Self::RefundCreate,
     ];
 
     /// The key as Omise writes it.
@@ -39,6 +42,7 @@ impl EventKey {
             Self::LinkDestroy => "link.destroy",
             Self::ChargeCreate => "charge.create",
             Self::ChargeComplete => "charge.complete",
+            Self::RefundCreate => "refund.create",
         }
     }
 
@@ -163,7 +167,8 @@ mod tests {
                 "link.create",
                 "link.destroy",
                 "charge.create",
-                "charge.complete"
+                "charge.complete",
+                "refund.create"
             ]
         );
         for key in EventKey::ALL {

@@ -101,6 +101,20 @@ pub fn new_plain_id(kind: &str, livemode: bool) -> String {
     )
 }
 
+/// Whether `id` has the shape of a plain id of `kind` in the given mode (`rfnd_test_…`).
+pub fn is_plain_id(id: &str, kind: &str, livemode: bool) -> bool {
+    let mode = if livemode { "" } else { "test_" };
+    id.strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .and_then(|rest| rest.strip_prefix(mode))
+        .is_some_and(|rest| {
+            rest.len() == LINK_RANDOM_WIDTH
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        })
+}
+
 /// The creation time, in milliseconds, of a time-prefixed id whose mode prefix is `prefix`.
 pub fn time_of(id: &str, prefix: &str) -> Option<i64> {
     let digits = id.strip_prefix(prefix)?.get(..TIME_WIDTH)?;

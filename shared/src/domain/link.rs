@@ -56,6 +56,18 @@ pub struct Link {
     pub created: DateTime<Utc>,
     /// The last path segment of `payment_uri`; the base URL is configuration.
     pub payment_token: String,
+    /// A single-use link's hold: the attempt being paid right now (waiting for its processor, its
+    /// buyer's bank or a PromptPay payment), which no one else may overtake. Not in the API.
+    pub hold: Option<Hold>,
+}
+
+/// A single-use link held by one attempt until it settles (see `payments`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hold {
+    /// The attempt's id.
+    pub attempt: String,
+    /// The attempt's deadline: after it, whoever finds the link held settles the attempt.
+    pub until: DateTime<Utc>,
 }
 
 impl Link {
@@ -76,6 +88,7 @@ impl Link {
             charge_count: 0,
             created: now,
             payment_token: ids::new_payment_token(),
+            hold: None,
         }
     }
 
@@ -85,8 +98,18 @@ impl Link {
     }
 
     /// Whether a buyer may pay it now: not destroyed, and not a single-use link already paid.
+    /// (A held link is payable, but only after its hold settles: see [`Link::held_until`].)
     pub fn payable(&self) -> bool {
         self.deleted_at.is_none() && (self.multiple || !self.used)
+    }
+
+    /// Until when another buyer is paying it, if its hold is still within its deadline at `now`.
+    /// A hold past its deadline holds no one back: the next buyer settles it first.
+    pub fn held_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.hold
+            .as_ref()
+            .map(|h| h.until)
+            .filter(|until| *until >= now)
     }
 
     /// The Omise JSON view, with no charges embedded (for a link that has none).

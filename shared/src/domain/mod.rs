@@ -6,6 +6,7 @@
 //! [`charge`] and [`card`] are what a buyer's payment leaves behind; [`event`] is what happened
 //! to them and to links, and [`webhook`] signs what an event's deliveries carry.
 
+pub mod attempt;
 pub mod card;
 pub mod charge;
 pub mod currency;
@@ -15,4 +16,5 @@ pub mod ids;
 pub mod link;
 pub mod list;
 pub mod principal;
+pub mod refund;
 pub mod webhook;

@@ -13,19 +13,35 @@ pub enum Operation {
     RetrieveCharge,
     ListEvents,
     RetrieveEvent,
+    MarkChargePaid,
+    MarkChargeFailed,
+    CreateRefund,
+    ListRefunds,
+    RetrieveRefund,
     PaymentPage,
     PayLink,
     PaymentQr,
+    PaymentComplete,
+    AuthenticationPage,
+    AuthenticatePayment,
 }
 
 impl Operation {
-    /// Whether the operation is public: the buyer's payment page, which no secret key opens.
+    /// Whether the operation is public: the buyer's pages, which no secret key opens.
     pub fn is_public(self) -> bool {
-        matches!(self, Self::PaymentPage | Self::PayLink | Self::PaymentQr)
+        matches!(
+            self,
+            Self::PaymentPage
+                | Self::PayLink
+                | Self::PaymentQr
+                | Self::PaymentComplete
+                | Self::AuthenticationPage
+                | Self::AuthenticatePayment
+        )
     }
 }
 
-/// A route as API Gateway writes it: method and path with `{id}` parameters.
+/// A route as API Gateway writes it: method and path with `{id}` (and `{refund_id}`) parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
@@ -78,6 +94,37 @@ pub const ROUTES: &[Route] = &[
         operation: Operation::RetrieveCharge,
         function: "RetrieveChargeFunction",
     },
+    // Test mode's stand-ins for a PromptPay payment arriving or failing, as Omise's test mode.
+    Route {
+        method: "POST",
+        path: "/charges/{id}/mark_as_paid",
+        operation: Operation::MarkChargePaid,
+        function: "MarkChargePaidFunction",
+    },
+    Route {
+        method: "POST",
+        path: "/charges/{id}/mark_as_failed",
+        operation: Operation::MarkChargeFailed,
+        function: "MarkChargeFailedFunction",
+    },
+    Route {
+        method: "POST",
+        path: "/charges/{id}/refunds",
+        operation: Operation::CreateRefund,
+        function: "CreateRefundFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/charges/{id}/refunds",
+        operation: Operation::ListRefunds,
+        function: "ListRefundsFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/charges/{id}/refunds/{refund_id}",
+        operation: Operation::RetrieveRefund,
+        function: "RetrieveRefundFunction",
+    },
     Route {
         method: "GET",
         path: "/events",
@@ -109,30 +156,55 @@ pub const ROUTES: &[Route] = &[
         operation: Operation::PaymentQr,
         function: "PaymentQrFunction",
     },
+    // Where a buyer comes back to from their bank, and where a PromptPay payment waits.
+    Route {
+        method: "GET",
+        path: "/pay/{id}/complete",
+        operation: Operation::PaymentComplete,
+        function: "PaymentCompleteFunction",
+    },
+    // The test processor's stand-in 3-D Secure page (test mode only).
+    Route {
+        method: "GET",
+        path: "/pay/{id}/authorize",
+        operation: Operation::AuthenticationPage,
+        function: "AuthenticationPageFunction",
+    },
+    Route {
+        method: "POST",
+        path: "/pay/{id}/authorize",
+        operation: Operation::AuthenticatePayment,
+        function: "AuthenticatePaymentFunction",
+    },
 ];
 
 /// What a method and path resolve to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolution {
-    /// A route matched; `id` is the `{id}` segment if the route has one.
+    /// A route matched; `params` are its `{…}` segments, by name.
     Found {
         operation: Operation,
-        id: Option<String>,
+        params: Vec<(String, String)>,
     },
     /// The path exists with other methods only.
     MethodNotAllowed(&'static [&'static str]),
     NotFound,
 }
 
-/// Matches `path` against a route pattern, returning the `{id}` segment on success.
-fn match_pattern(pattern: &str, path: &str) -> Option<Option<String>> {
-    let mut id = None;
+/// Matches `path` against a route pattern, returning its `{…}` segments by name on success.
+fn match_pattern(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
     let mut pattern_segments = pattern.split('/');
     let mut path_segments = path.split('/');
     loop {
         match (pattern_segments.next(), path_segments.next()) {
-            (None, None) => return Some(id),
-            (Some("{id}"), Some(segment)) if !segment.is_empty() => id = Some(segment.to_owned()),
+            (None, None) => return Some(params),
+            (Some(expected), Some(segment)) if expected.starts_with('{') && !segment.is_empty() => {
+                params.push((
+                    expected.trim_matches(['{', '}']).to_owned(),
+                    segment.to_owned(),
+                ));
+            }
             (Some(expected), Some(segment)) if expected == segment => {}
             _ => return None,
         }
@@ -144,7 +216,8 @@ fn allowed_methods(pattern: &str) -> &'static [&'static str] {
     match pattern {
         "/links" => &["GET", "POST"],
         "/links/{id}" => &["GET", "DELETE"],
-        "/pay/{id}" => &["GET", "POST"],
+        "/pay/{id}" | "/pay/{id}/authorize" | "/charges/{id}/refunds" => &["GET", "POST"],
+        "/charges/{id}/mark_as_paid" | "/charges/{id}/mark_as_failed" => &["POST"],
         _ => &["GET"],
     }
 }
@@ -152,11 +225,11 @@ fn allowed_methods(pattern: &str) -> &'static [&'static str] {
 pub fn resolve(method: &str, path: &str) -> Resolution {
     let mut path_exists = None;
     for route in ROUTES {
-        if let Some(id) = match_pattern(route.path, path) {
+        if let Some(params) = match_pattern(route.path, path) {
             if route.method == method {
                 return Resolution::Found {
                     operation: route.operation,
-                    id,
+                    params,
                 };
             }
             path_exists = Some(route.path);
@@ -178,14 +251,14 @@ mod tests {
             resolve("POST", "/links"),
             Resolution::Found {
                 operation: Operation::CreateLink,
-                id: None
+                params: vec![]
             }
         );
         assert_eq!(
             resolve("GET", "/links/link_test_1/charges"),
             Resolution::Found {
                 operation: Operation::ListLinkCharges,
-                id: Some("link_test_1".into())
+                params: vec![("id".into(), "link_test_1".into())]
             }
         );
         assert_eq!(
@@ -199,14 +272,14 @@ mod tests {
             resolve("POST", "/pay/ABC123"),
             Resolution::Found {
                 operation: Operation::PayLink,
-                id: Some("ABC123".into())
+                params: vec![("id".into(), "ABC123".into())]
             }
         );
         assert_eq!(
             resolve("GET", "/pay/ABC123/qr.svg"),
             Resolution::Found {
                 operation: Operation::PaymentQr,
-                id: Some("ABC123".into())
+                params: vec![("id".into(), "ABC123".into())]
             }
         );
         assert_eq!(
@@ -217,21 +290,21 @@ mod tests {
             resolve("GET", "/charges/chrg_test_1"),
             Resolution::Found {
                 operation: Operation::RetrieveCharge,
-                id: Some("chrg_test_1".into())
+                params: vec![("id".into(), "chrg_test_1".into())]
             }
         );
         assert_eq!(
             resolve("GET", "/events"),
             Resolution::Found {
                 operation: Operation::ListEvents,
-                id: None
+                params: vec![]
             }
         );
         assert_eq!(
             resolve("GET", "/events/evnt_test_1"),
             Resolution::Found {
                 operation: Operation::RetrieveEvent,
-                id: Some("evnt_test_1".into())
+                params: vec![("id".into(), "evnt_test_1".into())]
             }
         );
         assert_eq!(
@@ -244,6 +317,25 @@ mod tests {
         );
         assert!(Operation::PaymentPage.is_public() && !Operation::ListCharges.is_public());
         assert!(!Operation::ListEvents.is_public() && !Operation::RetrieveEvent.is_public());
+        assert_eq!(
+            resolve("GET", "/charges/chrg_test_1/refunds/rfnd_test_2"),
+            Resolution::Found {
+                operation: Operation::RetrieveRefund,
+                params: vec![
+                    ("id".into(), "chrg_test_1".into()),
+                    ("refund_id".into(), "rfnd_test_2".into())
+                ]
+            }
+        );
+        assert_eq!(
+            resolve("PUT", "/charges/chrg_test_1/refunds"),
+            Resolution::MethodNotAllowed(&["GET", "POST"])
+        );
+        assert_eq!(
+            resolve("GET", "/charges/chrg_test_1/mark_as_paid"),
+            Resolution::MethodNotAllowed(&["POST"])
+        );
+        assert!(Operation::AuthenticatePayment.is_public() && !Operation::CreateRefund.is_public());
     }
 
     #[test]

@@ -3,22 +3,57 @@
 
 use super::request::{api_request_id, basic_username, domain_name, source_ip};
 use crate::auth::Authenticator;
+use crate::domain::attempt::{AttemptKeys, KeyProblem};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
+use crate::payments::Payments;
+use crate::processor::{Processor, TestProcessor};
+use crate::secrets::{ATTEMPT_SECRET_ENV, AttemptSecret, secrets_client};
 use crate::store::Store;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Body, Error, IntoResponse, Request, Response, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-/// Shared state of a running function: the store, the key cache and configuration.
+/// Shared state of a running function: the store, the key cache, the processor and
+/// configuration.
 pub struct AppContext {
     pub store: Store,
     pub auth: Authenticator,
     /// Base URL of the payment page, without a trailing slash; a link's `payment_uri` is this
     /// followed by `/<token>`. Empty: derived from each request (see [`AppContext::payment_base`]).
     pub payment_base_url: String,
+    /// Test mode's processor (live mode has none yet): [`TestProcessor`] over the same table,
+    /// unless a test puts another in front of it.
+    pub processor: Arc<dyn Processor>,
+    /// The secret attempt keys are signed with.
+    pub attempt_secret: AttemptSecret,
+    /// What the payment functions take the time to be: the system's clock, which tests move
+    /// forward to reach a deadline without waiting for it.
+    pub clock: Clock,
+}
+
+/// The system's clock, plus an offset that only tests set.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + chrono::Duration::milliseconds(
+                self.offset_ms.load(std::sync::atomic::Ordering::Relaxed),
+            )
+    }
+
+    /// Moves this clock forward by `by` (tests).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Name of the environment variable holding the table name.
@@ -27,6 +62,8 @@ pub const TABLE_NAME_ENV: &str = "TABLE_NAME";
 pub const PAYMENT_BASE_URL_ENV: &str = "PAYMENT_BASE_URL";
 
 impl AppContext {
+    /// A context over `store`, signing attempt keys with a random secret of its own (tests,
+    /// benches; functions use [`AppContext::from_env`]).
     pub fn new(store: Store, payment_base_url: &str) -> Self {
         Self::with_auth(store, payment_base_url, Authenticator::default())
     }
@@ -34,21 +71,63 @@ impl AppContext {
     /// A context whose authenticator has other limits (tests of the key cache).
     pub fn with_auth(store: Store, payment_base_url: &str, auth: Authenticator) -> Self {
         Self {
+            processor: Arc::new(TestProcessor::new(store.clone())),
             store,
             auth,
             payment_base_url: payment_base_url.trim_end_matches('/').to_owned(),
+            attempt_secret: AttemptSecret::random(),
+            clock: Clock::default(),
         }
     }
 
-    /// Builds the context from the environment: `TABLE_NAME`, `PAYMENT_BASE_URL`, and the AWS
-    /// variables Lambda sets (see [`crate::store::lambda_client`]).
+    /// Builds the context from the environment: `TABLE_NAME`, `PAYMENT_BASE_URL`, the AWS
+    /// variables Lambda sets (see [`crate::store::lambda_client`]), and `ATTEMPT_KEY_SECRET`
+    /// (see [`crate::secrets`]) for the functions that sign or check attempt keys.
     pub fn from_env() -> Result<Self, Error> {
         let table = env(TABLE_NAME_ENV)?;
         let base = env(PAYMENT_BASE_URL_ENV)?;
-        Ok(Self::new(
-            Store::new(crate::store::lambda_client()?, table),
-            &base,
-        ))
+        let mut ctx = Self::new(Store::new(crate::store::lambda_client()?, table), &base);
+        ctx.attempt_secret = match std::env::var(ATTEMPT_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            Some(secret) => AttemptSecret::secrets_manager(secrets_client()?, secret),
+            None => AttemptSecret::missing(),
+        };
+        Ok(ctx)
+    }
+
+    /// Now, by this context's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Payments through this context's store and processor.
+    pub fn payments(&self) -> Payments<'_> {
+        Payments::new(&self.store, self.processor.as_ref())
+    }
+
+    /// The keys attempt keys are signed with.
+    pub async fn attempt_keys(&self) -> Result<Arc<AttemptKeys>, ApiError> {
+        self.attempt_secret.keys().await
+    }
+
+    /// Whether `key` is an attempt key this service issued for the page of `token`, young
+    /// enough at `now`. A key signed by a secret these keys do not hold has the secret read
+    /// again (it may have been rotated since this function started).
+    pub async fn check_attempt_key(
+        &self,
+        token: &str,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<(), KeyProblem>, ApiError> {
+        let checked = self.attempt_keys().await?.check(token, key, now);
+        if checked == Err(KeyProblem::UnknownSecret) {
+            if let Some(keys) = self.attempt_secret.reread().await? {
+                return Ok(keys.check(token, key, now));
+            }
+        }
+        Ok(checked)
     }
 
     /// The payment page's base URL for links answered to `req`: `PAYMENT_BASE_URL` when set,

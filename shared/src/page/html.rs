@@ -68,7 +68,9 @@ input{width:100%;font:inherit;padding:.65rem;border:1px solid #8a8f98;border-rad
 input[aria-invalid=true]{border-color:#b00020}\
 fieldset{border:0;padding:0;margin:.75rem 0 0}legend{margin-top:0}.sub{margin:.25rem 0 0}\
 .row{display:flex;gap:.75rem}.row>div{flex:1}\
-button{width:100%;margin-top:1.25rem;padding:.85rem;font:inherit;font-weight:700;color:#fff;background:#1d4ed8;border:0;border-radius:8px}\
+button,.button{display:block;box-sizing:border-box;width:100%;margin-top:1.25rem;padding:.85rem;font:inherit;font-weight:700;color:#fff;background:#1d4ed8;border:0;border-radius:8px;text-align:center;text-decoration:none}\
+.secondary{color:#1d4ed8;background:#fff;border:2px solid #1d4ed8;margin-top:.75rem}\
+h2{font-size:1.1rem;margin:0 0 .5rem}.expires{font-weight:600;color:#1a1a1a}\
 .err{color:#b00020;margin:.25rem 0 0}\
 .notice{background:#fff4e5;border-left:4px solid #b45309;padding:.75rem;margin:0 0 1rem}\
 .ok{background:#e7f6ec;border-left:4px solid #15803d;padding:.75rem;margin:0 0 1rem}\
@@ -105,6 +107,11 @@ pub fn html_response(status: StatusCode, lang: &str, body: String) -> Response<B
     let headers = response.headers_mut();
     let fixed = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        // Browsers remember to come back over HTTPS only (ignored on plain-HTTP local runs).
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ),
         (header::CACHE_CONTROL, "no-store"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

@@ -1,27 +1,34 @@
 //! The payment page: server-rendered HTML a buyer opens from a link's `payment_uri`, in Thai or
-//! English, with one state per situation (payable, paid, receipt, declined, withdrawn, unknown).
+//! English, with one state per situation (payable, held by another buyer, waiting for a bank or
+//! a PromptPay payment, paid, receipt, declined, expired, withdrawn, unconfirmed, paused,
+//! unknown), and the test processor's stand-in 3-D Secure page.
 //!
 //! Hostile territory: every merchant text is escaped ([`html::escape`]), the page runs no script
-//! and loads nothing (its stylesheet is inline and allowed by hash, its QR code inline SVG), and
-//! its headers forbid framing, caching and referrers ([`html::html_response`]).
+//! and loads nothing (its stylesheet is inline and allowed by hash, its QR codes inline SVG), and
+//! its headers forbid framing, caching and referrers and ask for HTTPS
+//! ([`html::html_response`]). A page waiting for a PromptPay payment refreshes itself with a
+//! `<meta http-equiv="refresh">`, which needs no script.
 //!
-//! Showing a page writes nothing: its form carries a fresh random attempt key, held by no one but
-//! the form, which the payment's transaction records (see `store::charges`). Cross-site posts are
-//! refused by the browser's own `Origin` and `Sec-Fetch-Site` headers (see [`same_origin`]), so no
-//! per-view token needs storing either.
+//! Showing a page writes nothing: its forms carry fresh attempt keys signed by the service (see
+//! `domain::attempt`), held by no one but the form. Cross-site posts are refused by the
+//! browser's own `Origin` and `Sec-Fetch-Site` headers (see [`same_origin`]), so no per-view
+//! token needs storing either.
 
 pub mod html;
 pub mod lang;
 pub mod qr;
 
-use crate::domain::charge::Charge;
-use crate::domain::ids;
+use crate::domain::attempt::AttemptKeys;
+use crate::domain::charge::{Charge, Status};
 use crate::domain::link::Link;
+use crate::payments::{Nothing, Standing};
 use crate::validate::CardProblem;
+use chrono::{DateTime, Utc};
 use html::{element, escape, html_response, money};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 pub use lang::Lang;
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// A payment page for one link, in one language.
@@ -31,15 +38,31 @@ pub struct Page<'a> {
     pub payment_uri: &'a str,
     /// The inline QR code of `payment_uri` (SVG markup this service drew), if shown.
     pub qr: Option<&'a str>,
+    /// Signs the attempt keys of the forms the page shows; `None` for a page that shows none
+    /// (the stand-in bank page), which then has no need to read the secret.
+    pub keys: Option<&'a AttemptKeys>,
+    pub now: DateTime<Utc>,
+    /// What the page's own address says beside `lang` (`attempt=…` on a return page), kept by
+    /// its language switch.
+    pub query: &'a str,
 }
 
-/// A notice shown above the card form.
+/// A notice shown above the payment forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
     /// Test mode was given a number that is not a test card. Nothing was done with it.
     NotATestCard,
-    /// DynamoDB was unavailable or too busy: nothing was charged.
+    /// DynamoDB was unavailable or too busy before anything was asked of the processor: nothing
+    /// was charged.
     Busy,
+    /// The form was older than an attempt is remembered: nothing was charged.
+    FormExpired,
+    /// The buyer's pending payment (an abandoned 3-D Secure page, a QR code not paid) expired.
+    Expired,
+    /// The buyer's payment was reversed.
+    Reversed,
+    /// The buyer's attempt never reached the processor, or the processor refused it.
+    NotCharged,
 }
 
 /// What the card form shows when it is shown again: the problems with what was posted, and the
@@ -50,29 +73,75 @@ pub struct Form<'a> {
     pub notice: Option<Notice>,
     /// The charge that just failed, whose reason is shown.
     pub declined: Option<&'a Charge>,
-    pub name: &'a str,
-    pub expiration_month: &'a str,
-    pub expiration_year: &'a str,
+    pub name: Cow<'a, str>,
+    pub expiration_month: Cow<'a, str>,
+    pub expiration_year: Cow<'a, str>,
+}
+
+impl<'a> Form<'a> {
+    /// The form again after `charge` was declined: its reason, and the card's name and expiry.
+    pub fn declined(charge: &'a Charge) -> Self {
+        let card = charge.card.as_ref();
+        Self {
+            declined: Some(charge),
+            name: card.map_or(Cow::Borrowed(""), |c| Cow::Borrowed(c.name.as_str())),
+            expiration_month: card.map_or(Cow::Borrowed(""), |c| {
+                Cow::Owned(c.expiration_month.to_string())
+            }),
+            expiration_year: card.map_or(Cow::Borrowed(""), |c| {
+                Cow::Owned(c.expiration_year.to_string())
+            }),
+            ..Self::default()
+        }
+    }
 }
 
 /// The state a page shows.
 pub enum State<'a> {
-    /// The card form.
+    /// The payment forms.
     Payable(Form<'a>),
     /// A single-use link that was paid.
     Paid,
     /// The charge that just paid the link.
     Receipt(&'a Charge),
-    /// The merchant destroyed the link.
-    Gone,
+    /// The merchant destroyed the link; `nothing_charged` when the buyer's own payment was undone
+    /// for it.
+    Gone { nothing_charged: bool },
     /// A live link: payments are not enabled yet.
     LiveDisabled,
+    /// Another buyer is paying this single-use link, until this time at the latest.
+    Held(DateTime<Utc>),
+    /// The buyer's charge waits: for their bank (3-D Secure) or their PromptPay payment. `check`
+    /// is the URL that shows it again.
+    Pending {
+        charge: &'a Charge,
+        attempt: &'a str,
+        check: &'a str,
+        /// The QR code of a PromptPay charge (SVG), drawn by the caller.
+        qr: Option<&'a str>,
+    },
+    /// The outcome of the buyer's payment is not known yet: asked again with `attempt_key` (a
+    /// form posted again) or at `check` (the return page), it is known.
+    Unconfirmed {
+        attempt_key: Option<&'a str>,
+        check: &'a str,
+    },
+    /// Too many failed payments: paused for this many seconds.
+    TooMany(u64),
 }
 
-/// The name of the form field carrying the attempt key.
+/// The names of the form fields the pages post.
 pub const ATTEMPT_FIELD: &str = "attempt";
-/// The name of the form field carrying the page's language.
 pub const LANG_FIELD: &str = "lang";
+/// `promptpay` on the PromptPay form.
+pub const SOURCE_FIELD: &str = "source_type";
+/// `1` on the form that asks how an unconfirmed payment ended.
+pub const CHECK_FIELD: &str = "check";
+/// The attempt whose pending payment the buyer cancels ("pay another way").
+pub const CANCEL_FIELD: &str = "cancel";
+
+/// How often a page waiting for a PromptPay payment refreshes itself, in seconds.
+pub const REFRESH_SECS: u32 = 5;
 
 impl Page<'_> {
     /// The page in `state`, answered with `status`.
@@ -81,7 +150,8 @@ impl Page<'_> {
         let link = self.link;
         let amount = money(link.currency, link.amount);
         let mut out = String::with_capacity(8 * 1024);
-        self.head(&mut out, &amount);
+        let refresh = matches!(state, State::Pending { charge, .. } if charge.source.is_some());
+        self.head(&mut out, &amount, refresh.then_some(REFRESH_SECS));
         out.push_str("<body>");
         if !link.livemode {
             element(&mut out, "p", " class=\"test\"", t.test_mode);
@@ -96,11 +166,47 @@ impl Page<'_> {
         element(&mut out, "p", " class=\"amount\"", &amount);
         out.push_str("</section>");
         match state {
-            State::Payable(form) => self.form(&mut out, &amount, form),
+            State::Payable(form) => self.forms(&mut out, &amount, form),
             State::Paid => notice(&mut out, "ok", t.paid_title, t.paid_body),
             State::Receipt(charge) => self.receipt(&mut out, &amount, charge),
-            State::Gone => notice(&mut out, "bad", t.gone_title, t.gone_body),
-            State::LiveDisabled => notice(&mut out, "notice", t.live_disabled, ""),
+            State::Gone { nothing_charged } => {
+                let body = if *nothing_charged {
+                    format!("{} {}", t.gone_body, t.nothing_charged)
+                } else {
+                    t.gone_body.to_owned()
+                };
+                notice(&mut out, "bad", t.gone_title, &body)
+            }
+            State::LiveDisabled => {
+                let promptpay = if link.currency.code == "thb" {
+                    t.promptpay_not_enabled
+                } else {
+                    ""
+                };
+                notice(&mut out, "notice", t.live_disabled, promptpay)
+            }
+            State::Held(until) => notice(
+                &mut out,
+                "notice",
+                t.held_title,
+                &t.held_body.replace("{time}", &clock(*until)),
+            ),
+            State::Pending {
+                charge,
+                attempt,
+                check,
+                qr,
+            } => self.pending(&mut out, &amount, charge, attempt, check, *qr),
+            State::Unconfirmed { attempt_key, check } => {
+                self.unconfirmed(&mut out, *attempt_key, check)
+            }
+            State::TooMany(secs) => notice(
+                &mut out,
+                "bad",
+                t.too_many_title,
+                &t.too_many_body
+                    .replace("{minutes}", &secs.div_ceil(60).to_string()),
+            ),
         }
         if let (Some(svg), State::Payable(_)) = (self.qr, state) {
             out.push_str("<section class=\"card qr\">");
@@ -109,12 +215,31 @@ impl Page<'_> {
             out.push_str("</section>");
         }
         out.push_str("</main></body></html>");
-        html_response(status, self.lang.code(), out)
+        let mut response = html_response(status, self.lang.code(), out);
+        // When a page that turns the buyer away will say otherwise.
+        let wait = match state {
+            State::Held(until) => Some((*until - self.now).num_seconds().max(1) as u64),
+            State::TooMany(secs) => Some(*secs),
+            State::Unconfirmed {
+                attempt_key: Some(_),
+                ..
+            } => Some(5),
+            _ => None,
+        };
+        if let Some(value) =
+            wait.and_then(|w| lambda_http::http::HeaderValue::from_str(&w.to_string()).ok())
+        {
+            response
+                .headers_mut()
+                .insert(lambda_http::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 
     /// `<head>`: the title, and the Open Graph and Twitter card tags that chat apps read to show
-    /// a preview of a pasted link (title, amount, description).
-    fn head(&self, out: &mut String, amount: &str) {
+    /// a preview of a pasted link (title, amount, description); and, on a page waiting for a
+    /// payment, a refresh every `refresh` seconds.
+    fn head(&self, out: &mut String, amount: &str, refresh: Option<u32>) {
         let link = self.link;
         let summary = if link.description.is_empty() {
             amount.to_owned()
@@ -125,12 +250,15 @@ impl Page<'_> {
         let title = escape(&link.title);
         let summary = escape(&summary);
         let uri = escape(self.payment_uri);
+        let refresh = refresh
+            .map(|secs| format!("<meta http-equiv=\"refresh\" content=\"{secs}\">"))
+            .unwrap_or_default();
         let _ = write!(
             out,
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
              <meta name=\"robots\" content=\"noindex,nofollow\">\
-             <meta name=\"referrer\" content=\"no-referrer\">\
+             <meta name=\"referrer\" content=\"no-referrer\">{refresh}\
              <title>{title} · {amount_text}</title>\
              <meta name=\"description\" content=\"{summary}\">\
              <meta property=\"og:type\" content=\"website\">\
@@ -149,15 +277,36 @@ impl Page<'_> {
 
     fn language_switch(&self, out: &mut String) {
         let other = self.lang.other();
+        let keep = if self.query.is_empty() {
+            String::new()
+        } else {
+            format!("{}&amp;", escape(self.query))
+        };
         let _ = write!(
             out,
-            "<p class=\"lang\"><a href=\"?lang={code}\" hreflang=\"{code}\" lang=\"{code}\">{name}</a></p>",
+            "<p class=\"lang\"><a href=\"?{keep}lang={code}\" hreflang=\"{code}\" lang=\"{code}\">{name}</a></p>",
             code = other.code(),
             name = other.t().language_name,
         );
     }
 
-    fn form(&self, out: &mut String, amount: &str, form: &Form<'_>) {
+    /// The hidden fields every payment form of the page carries: a fresh attempt key and the
+    /// language. (Without keys there is no key: such a form is refused when posted.)
+    fn hidden_fields(&self, out: &mut String) {
+        let attempt = self
+            .keys
+            .map(|keys| keys.issue(&self.link.payment_token, self.now))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{attempt}\">\
+             <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{lang}\">",
+            lang = self.lang.code(),
+        );
+    }
+
+    /// The payment forms: PromptPay (for a THB link) and the card form.
+    fn forms(&self, out: &mut String, amount: &str, form: &Form<'_>) {
         let t = self.lang.t();
         if let Some(charge) = form.declined {
             let reason = charge.failure().map_or("", |code| t.failure(code));
@@ -167,28 +316,51 @@ impl Page<'_> {
         match form.notice {
             Some(Notice::NotATestCard) => notice(out, "notice", t.not_test_card, ""),
             Some(Notice::Busy) => notice(out, "notice", t.busy, ""),
+            Some(Notice::FormExpired) => notice(out, "notice", t.form_expired, ""),
+            Some(Notice::Expired) => notice(out, "notice", t.expired_title, t.nothing_charged),
+            Some(Notice::Reversed) => notice(out, "notice", t.reversed_title, t.nothing_charged),
+            Some(Notice::NotCharged) => notice(out, "notice", t.abandoned_title, t.nothing_charged),
             None => {}
         }
         if !form.problems.is_empty() {
             notice(out, "bad", t.fix_below, "");
         }
-        if !self.link.livemode {
-            element(out, "p", " class=\"notice\"", t.test_cards_hint);
+        if self.link.currency.code == "thb" {
+            out.push_str("<section class=\"card\">");
+            element(out, "h2", "", t.promptpay_heading);
+            if self.link.livemode {
+                element(out, "p", " class=\"sub\"", t.promptpay_not_enabled);
+            } else {
+                out.push_str("<form id=\"promptpay\" method=\"post\">");
+                self.hidden_fields(out);
+                let _ = write!(
+                    out,
+                    "<input type=\"hidden\" name=\"{SOURCE_FIELD}\" value=\"promptpay\">\
+                     <button type=\"submit\">{}</button></form>",
+                    escape(t.promptpay_pay)
+                );
+            }
+            out.push_str("</section>");
         }
+        self.card_form(out, amount, form);
+    }
+
+    fn card_form(&self, out: &mut String, amount: &str, form: &Form<'_>) {
+        let t = self.lang.t();
         let error_for = |field: &str| {
             form.problems
                 .iter()
                 .find(|p| p.field() == field)
                 .map(|p| t.problem(*p))
         };
-        let _ = write!(
-            out,
-            "<form class=\"card\" method=\"post\" autocomplete=\"on\" novalidate>\
-             <input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{attempt}\">\
-             <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{lang}\">",
-            attempt = ids::new_attempt_key(),
-            lang = self.lang.code(),
+        out.push_str(
+            "<form id=\"card\" class=\"card\" method=\"post\" autocomplete=\"on\" novalidate>",
         );
+        element(out, "h2", "", t.card_heading);
+        if !self.link.livemode {
+            element(out, "p", " class=\"notice\"", t.test_cards_hint);
+        }
+        self.hidden_fields(out);
         let field = |out: &mut String, name: &str, label: &str, attrs: &str, value: &str| {
             let error = error_for(name);
             let _ = write!(
@@ -216,7 +388,7 @@ impl Page<'_> {
             "name",
             t.name,
             "autocomplete=\"cc-name\" maxlength=\"100\" required",
-            form.name,
+            &form.name,
         );
         field(
             out,
@@ -235,7 +407,7 @@ impl Page<'_> {
             "expiration_month",
             t.month,
             "autocomplete=\"cc-exp-month\" inputmode=\"numeric\" maxlength=\"2\" required",
-            form.expiration_month,
+            &form.expiration_month,
         );
         out.push_str("</div><div>");
         field(
@@ -243,7 +415,7 @@ impl Page<'_> {
             "expiration_year",
             t.year,
             "autocomplete=\"cc-exp-year\" inputmode=\"numeric\" maxlength=\"4\" required",
-            form.expiration_year,
+            &form.expiration_year,
         );
         out.push_str("</div></div></fieldset>");
         field(
@@ -265,12 +437,15 @@ impl Page<'_> {
         let t = self.lang.t();
         notice(out, "ok", t.receipt_title, t.receipt_body);
         out.push_str("<section class=\"card\"><dl>");
-        let card = format!("{} •••• {}", charge.card.brand, charge.card.last_digits);
+        let method = match &charge.card {
+            Some(card) => format!("{} •••• {}", card.brand, card.last_digits),
+            None => t.promptpay_name.to_owned(),
+        };
         let created = charge.created.format("%Y-%m-%d %H:%M UTC").to_string();
         for (term, value) in [
             (t.receipt_amount, amount),
             (t.receipt_charge, charge.id.as_str()),
-            (t.receipt_card, card.as_str()),
+            (t.receipt_card, method.as_str()),
             (t.receipt_date, created.as_str()),
         ] {
             element(out, "dt", "", term);
@@ -278,6 +453,315 @@ impl Page<'_> {
         }
         out.push_str("</dl></section>");
     }
+
+    /// A charge waiting for the buyer: the way to their bank, or the QR code to pay; a way to
+    /// check; a way to give up and pay otherwise.
+    fn pending(
+        &self,
+        out: &mut String,
+        amount: &str,
+        charge: &Charge,
+        attempt: &str,
+        check: &str,
+        qr: Option<&str>,
+    ) {
+        let t = self.lang.t();
+        let until = charge.expires_at.unwrap_or(self.now);
+        if charge.source.is_some() {
+            notice(
+                out,
+                "notice",
+                t.promptpay_title,
+                &t.promptpay_body.replace("{amount}", amount),
+            );
+            out.push_str("<section class=\"card qr\">");
+            if let Some(svg) = qr {
+                out.push_str(svg);
+            }
+            let minutes = (until - self.now).num_seconds().max(0).div_euclid(60) + 1;
+            element(
+                out,
+                "p",
+                " class=\"expires\"",
+                &t.promptpay_expires
+                    .replace("{time}", &clock(until))
+                    .replace("{minutes}", &minutes.to_string()),
+            );
+            if !self.link.livemode {
+                element(out, "p", " class=\"sub\"", t.promptpay_test_qr);
+            }
+            out.push_str("</section>");
+        } else {
+            notice(out, "notice", t.pending_title, t.pending_body);
+            if let Some(uri) = &charge.authorize_uri {
+                let _ = write!(
+                    out,
+                    "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                    escape(uri),
+                    escape(t.continue_to_bank)
+                );
+            }
+        }
+        let _ = write!(
+            out,
+            "<p><a class=\"button secondary\" href=\"{}\">{}</a></p>",
+            escape(check),
+            escape(t.check_payment)
+        );
+        let _ = write!(
+            out,
+            "<form method=\"post\"><input type=\"hidden\" name=\"{CANCEL_FIELD}\" value=\"{}\">\
+             <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
+             <button class=\"secondary\" type=\"submit\">{}</button></form>",
+            escape(attempt),
+            self.lang.code(),
+            escape(t.cancel_payment)
+        );
+    }
+
+    /// The test processor's stand-in for a card's bank: the 3-D Secure page a pending card
+    /// charge's `authorize_uri` opens (test mode only), with the card it is for (`card`, brand
+    /// and last four digits) and two answers, posted back to the same page for `payment` (the
+    /// processor's charge).
+    pub fn authentication(&self, card: &str, payment: &str) -> Response<Body> {
+        let t = self.lang.t();
+        let amount = money(self.link.currency, self.link.amount);
+        let mut out = String::with_capacity(6 * 1024);
+        self.head(&mut out, &amount, None);
+        out.push_str("<body>");
+        element(&mut out, "p", " class=\"test\"", t.test_mode);
+        out.push_str("<main>");
+        self.language_switch(&mut out);
+        out.push_str("<section class=\"card\">");
+        element(&mut out, "h1", "", t.bank_title);
+        element(&mut out, "p", " class=\"sub\"", t.bank_body);
+        out.push_str("<dl>");
+        for (term, value) in [
+            (t.bank_merchant, self.link.title.as_str()),
+            (t.receipt_amount, amount.as_str()),
+            (t.receipt_card, card),
+        ] {
+            element(&mut out, "dt", "", term);
+            element(&mut out, "dd", "", value);
+        }
+        out.push_str("</dl>");
+        let _ = write!(
+            out,
+            "<form method=\"post\"><input type=\"hidden\" name=\"payment\" value=\"{}\">\
+             <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
+             <button type=\"submit\" name=\"action\" value=\"authenticate\">{}</button>\
+             <button class=\"secondary\" type=\"submit\" name=\"action\" value=\"fail\">{}</button>\
+             </form></section></main></body></html>",
+            escape(payment),
+            self.lang.code(),
+            escape(t.bank_authenticate),
+            escape(t.bank_fail),
+        );
+        html_response(StatusCode::OK, self.lang.code(), out)
+    }
+
+    /// The payment's outcome is not known yet: a form that asks again under the same attempt key,
+    /// or a link to the page that shows it.
+    fn unconfirmed(&self, out: &mut String, attempt_key: Option<&str>, check: &str) {
+        let t = self.lang.t();
+        notice(out, "notice", t.unconfirmed_title, t.unconfirmed_body);
+        match attempt_key {
+            Some(key) => {
+                let _ = write!(
+                    out,
+                    "<form method=\"post\"><input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"{CHECK_FIELD}\" value=\"1\">\
+                     <button type=\"submit\">{}</button></form>",
+                    escape(key),
+                    self.lang.code(),
+                    escape(t.check_again)
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                    escape(check),
+                    escape(t.check_again)
+                );
+            }
+        }
+    }
+
+    /// The page for where a buyer's attempt `attempt` stands. `attempt_key` is the key of the
+    /// form that was posted, if one was (it asks again when the outcome is not known yet).
+    /// After a post, a charge that waits for the buyer is answered with a redirect (to their
+    /// bank, or to the page that waits for their PromptPay payment), and a decline with `402`;
+    /// on the return page, every state that exists is a `200`.
+    pub fn standing(
+        &self,
+        standing: &Standing,
+        attempt: &str,
+        attempt_key: Option<&str>,
+    ) -> Response<Body> {
+        let after_post = attempt_key.is_some();
+        let check = format!("{}/complete?attempt={attempt}", self.payment_uri);
+        // The link as read before this attempt settled may still show its own hold.
+        let held_by_another = self.link.held_until(self.now).filter(|_| {
+            self.link
+                .hold
+                .as_ref()
+                .is_some_and(|h| h.attempt != attempt)
+        });
+        let payable = self.link.payable() && held_by_another.is_none();
+        let link_state = |nothing_charged: bool| -> (StatusCode, State<'_>) {
+            if self.link.deleted_at.is_some() {
+                (StatusCode::GONE, State::Gone { nothing_charged })
+            } else if let Some(until) = held_by_another {
+                (StatusCode::CONFLICT, State::Held(until))
+            } else {
+                (StatusCode::CONFLICT, State::Paid)
+            }
+        };
+        let notice_form = |notice: Notice| -> (StatusCode, State<'_>) {
+            if payable {
+                (
+                    StatusCode::OK,
+                    State::Payable(Form {
+                        notice: Some(notice),
+                        ..Form::default()
+                    }),
+                )
+            } else {
+                link_state(true)
+            }
+        };
+        let qr_svg;
+        let (status, state) = match standing {
+            Standing::Charged(charge) if charge.status == Status::Pending => {
+                if after_post {
+                    let to = match (&charge.authorize_uri, &charge.source) {
+                        (Some(uri), None) => uri.as_str(),
+                        _ => check.as_str(),
+                    };
+                    // Both addresses carry a query already; the buyer's language goes along.
+                    return redirect(&format!("{to}&lang={}", self.lang.code()));
+                }
+                qr_svg = charge
+                    .source
+                    .as_ref()
+                    .and_then(|s| qr::svg(&s.payload, self.lang.t().promptpay_qr_label));
+                (
+                    StatusCode::OK,
+                    State::Pending {
+                        charge,
+                        attempt,
+                        check: &check,
+                        qr: qr_svg.as_deref(),
+                    },
+                )
+            }
+            Standing::Charged(charge) => {
+                let (status, state) = charge_state(charge, attempt, &check, None);
+                let status = if after_post { status } else { StatusCode::OK };
+                match state {
+                    State::Payable(_) if !payable => {
+                        let (status, state) = link_state(true);
+                        (status, state)
+                    }
+                    state => (status, state),
+                }
+            }
+            Standing::Nothing(Nothing::Abandoned) => notice_form(Notice::NotCharged),
+            Standing::Nothing(Nothing::LinkWithdrawn) => (
+                StatusCode::GONE,
+                State::Gone {
+                    nothing_charged: true,
+                },
+            ),
+            Standing::Nothing(Nothing::LinkTaken) => (StatusCode::CONFLICT, State::Paid),
+            Standing::Unconfirmed => (
+                if after_post {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                },
+                State::Unconfirmed {
+                    attempt_key,
+                    check: &check,
+                },
+            ),
+            Standing::Held(until) => (StatusCode::CONFLICT, State::Held(*until)),
+            Standing::NotPayable(link) => {
+                let page = Page { link, ..*self };
+                let (status, state) = if link.deleted_at.is_some() {
+                    (
+                        StatusCode::GONE,
+                        State::Gone {
+                            nothing_charged: false,
+                        },
+                    )
+                } else {
+                    (StatusCode::CONFLICT, State::Paid)
+                };
+                return page.render(status, &state);
+            }
+        };
+        self.render(status, &state)
+    }
+}
+
+/// A `303 See Other` to `to`: after a post, the browser fetches the next page with a GET, so a
+/// reload never posts the form again.
+pub fn redirect(to: &str) -> Response<Body> {
+    let mut response = html_response(StatusCode::SEE_OTHER, "en", String::new());
+    if let Ok(value) = lambda_http::http::HeaderValue::from_str(to) {
+        response
+            .headers_mut()
+            .insert(lambda_http::http::header::LOCATION, value);
+    }
+    response
+}
+
+/// What state a charge puts its buyer's page in, for a link as it is now: its receipt, its
+/// pending page, or the forms again with why it did not go through.
+pub fn charge_state<'a>(
+    charge: &'a Charge,
+    attempt: &'a str,
+    check: &'a str,
+    qr: Option<&'a str>,
+) -> (StatusCode, State<'a>) {
+    match charge.status {
+        Status::Successful => (StatusCode::OK, State::Receipt(charge)),
+        Status::Pending => (
+            StatusCode::OK,
+            State::Pending {
+                charge,
+                attempt,
+                check,
+                qr,
+            },
+        ),
+        Status::Failed => (
+            StatusCode::PAYMENT_REQUIRED,
+            State::Payable(Form::declined(charge)),
+        ),
+        Status::Expired => (
+            StatusCode::OK,
+            State::Payable(Form {
+                notice: Some(Notice::Expired),
+                ..Form::default()
+            }),
+        ),
+        Status::Reversed => (
+            StatusCode::OK,
+            State::Payable(Form {
+                notice: Some(Notice::Reversed),
+                ..Form::default()
+            }),
+        ),
+    }
+}
+
+/// A time as the pages show it: hours and minutes, UTC, labelled.
+pub fn clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M UTC").to_string()
 }
 
 /// A boxed message: a bold title and an optional body.
@@ -296,6 +780,14 @@ fn notice(out: &mut String, class: &str, title: &str, body: &str) {
 /// A page with no link behind it: an unknown token (404), or a refused cross-site post (403).
 pub fn plain_page(status: StatusCode, lang: Lang, title: &str, body: &str) -> Response<Body> {
     let mut out = String::with_capacity(4 * 1024);
+    plain_head(&mut out, lang, title);
+    notice(&mut out, "bad", title, body);
+    out.push_str("</main></body></html>");
+    html_response(status, lang.code(), out)
+}
+
+/// The head of a page with no link behind it, and the start of its body.
+fn plain_head(out: &mut String, lang: Lang, title: &str) {
     let _ = write!(
         out,
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
@@ -306,17 +798,56 @@ pub fn plain_page(status: StatusCode, lang: Lang, title: &str, body: &str) -> Re
         title = escape(title),
         style = html::STYLE,
     );
-    notice(&mut out, "bad", title, body);
-    out.push_str("</main></body></html>");
-    html_response(status, lang.code(), out)
 }
 
 /// Runs a page's work under the request deadline, as `http::response::answer` does for the API,
 /// but answers failures as HTML pages in `lang`: a buyer never sees JSON. The failure is logged
-/// (and its status chosen) by the API's own `error_response`.
+/// (and its status chosen) by the API's own `error_response`. The page says nothing of charges:
+/// see [`answer_payment`] for pages that take payments.
 pub async fn answer_page(
     lang: Lang,
     work: impl std::future::Future<Output = Result<Response<Body>, crate::ApiError>>,
+) -> Response<Body> {
+    let t = lang.t();
+    answer_within_deadline(work, |status| {
+        let body = if status == StatusCode::SERVICE_UNAVAILABLE {
+            t.busy
+        } else {
+            t.broken
+        };
+        plain_page(status, lang, t.page_title, body)
+    })
+    .await
+}
+
+/// [`answer_page`] for a payment: a failure before the processor was asked (`progress`) is
+/// answered "nothing was charged"; after, the buyer is told the payment could not be confirmed
+/// yet, with a form that asks again under the same attempt key (`attempt_key`), which shows
+/// the truth once the attempt is settled.
+pub async fn answer_payment(
+    lang: Lang,
+    progress: &crate::payments::Progress,
+    attempt_key: Option<&str>,
+    work: impl std::future::Future<Output = Result<Response<Body>, crate::ApiError>>,
+) -> Response<Body> {
+    let t = lang.t();
+    answer_within_deadline(work, |status| match attempt_key {
+        Some(key) if progress.processor_asked() => unconfirmed_page(lang, key),
+        _ => {
+            let body = if status == StatusCode::SERVICE_UNAVAILABLE {
+                t.busy_not_charged
+            } else {
+                t.broken_not_charged
+            };
+            plain_page(status, lang, t.page_title, body)
+        }
+    })
+    .await
+}
+
+async fn answer_within_deadline(
+    work: impl std::future::Future<Output = Result<Response<Body>, crate::ApiError>>,
+    page: impl FnOnce(StatusCode) -> Response<Body>,
 ) -> Response<Body> {
     use crate::http::response::{REQUEST_DEADLINE, error_response};
     let error = match tokio::time::timeout(REQUEST_DEADLINE, work).await {
@@ -325,19 +856,40 @@ pub async fn answer_page(
         Err(elapsed) => crate::ApiError::ServiceUnavailable(Box::new(elapsed)),
     };
     let status = error_response(error).status();
-    let t = lang.t();
-    let body = if status == StatusCode::SERVICE_UNAVAILABLE {
-        t.busy
-    } else {
-        t.broken
-    };
-    let mut response = plain_page(status, lang, t.page_title, body);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            lambda_http::http::header::RETRY_AFTER,
-            lambda_http::http::HeaderValue::from_static("1"),
-        );
+    let mut response = page(status);
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(lambda_http::http::header::RETRY_AFTER)
+            .or_insert(lambda_http::http::HeaderValue::from_static("1"));
     }
+    response
+}
+
+/// The page of a payment whose outcome is not known yet, with no link to show (the failure that
+/// cut it short may have been reading it): what happened, and a form that asks again.
+pub fn unconfirmed_page(lang: Lang, attempt_key: &str) -> Response<Body> {
+    let t = lang.t();
+    let mut out = String::with_capacity(4 * 1024);
+    plain_head(&mut out, lang, t.unconfirmed_title);
+    notice(&mut out, "notice", t.unconfirmed_title, t.unconfirmed_body);
+    let _ = write!(
+        out,
+        "<form method=\"post\"><input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{}\">\
+         <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
+         <input type=\"hidden\" name=\"{CHECK_FIELD}\" value=\"1\">\
+         <button type=\"submit\">{}</button></form>",
+        escape(attempt_key),
+        lang.code(),
+        escape(t.check_again)
+    );
+    out.push_str("</main></body></html>");
+    let mut response = html_response(StatusCode::SERVICE_UNAVAILABLE, lang.code(), out);
+    // Long enough for the attempt to be settled, as a buyer's "check again" would ask.
+    response.headers_mut().insert(
+        lambda_http::http::header::RETRY_AFTER,
+        lambda_http::http::HeaderValue::from_static("5"),
+    );
     response
 }
 

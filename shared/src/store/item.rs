@@ -2,7 +2,7 @@
 
 use crate::domain::currency::Currency;
 use crate::domain::error::ApiError;
-use crate::domain::link::Link;
+use crate::domain::link::{Hold, Link};
 use crate::domain::principal::Principal;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -147,6 +147,10 @@ impl From<&Link> for Item {
         if link.charge_count > 0 {
             item.insert("charge_count".into(), n(link.charge_count));
         }
+        if let Some(hold) = &link.hold {
+            item.insert("held_by".into(), s(hold.attempt.clone()));
+            item.insert("held_until".into(), n(hold.until.timestamp_millis()));
+        }
         item
     }
 }
@@ -188,6 +192,18 @@ impl TryFrom<&Item> for Link {
             charge_count: get_n(item, "charge_count")?.unwrap_or(0),
             created: parse_time(get_s(item, "created")?)?,
             payment_token: get_s(item, "payment_token")?.clone(),
+            hold: match (item.get("held_by"), get_n::<i64>(item, "held_until")?) {
+                (None, _) => None,
+                (Some(by), Some(until)) => Some(Hold {
+                    attempt: by
+                        .as_s()
+                        .map_err(|_| corrupt("link item's held_by is not a string".into()))?
+                        .clone(),
+                    until: DateTime::from_timestamp_millis(until)
+                        .ok_or_else(|| corrupt("link item's held_until is out of range".into()))?,
+                }),
+                (Some(_), None) => return Err(corrupt("link item is held without a time".into())),
+            },
         })
     }
 }

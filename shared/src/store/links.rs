@@ -29,7 +29,7 @@ const DESTROY_OVERTAKEN: u32 = 10;
 #[derive(Debug)]
 pub enum CreateOutcome {
     /// A new link, and the response body stored with its idempotency record (if any).
-    Created { link: Link, body: String },
+    Created { link: Box<Link>, body: String },
     /// An earlier create with the same idempotency key and parameters: its response body.
     Replayed { body: String },
 }
@@ -121,7 +121,10 @@ impl Store {
             let err = match result {
                 Ok(out) => {
                     self.usage.write_all(out.consumed_capacity());
-                    return Ok(CreateOutcome::Created { link, body });
+                    return Ok(CreateOutcome::Created {
+                        link: Box::new(link),
+                        body,
+                    });
                 }
                 Err(err) => err,
             };

@@ -48,6 +48,7 @@
 //!   written in the same transactions: see [`events`]. Webhook endpoints and their delivery
 //!   queues have partitions of their own: see [`webhooks`].
 
+mod attempts;
 mod charges;
 mod client;
 pub mod collection;
@@ -56,11 +57,16 @@ pub mod events;
 mod idempotency;
 pub mod item;
 mod keys;
+pub mod ledger;
+pub mod limits;
 mod links;
+pub mod refunds;
+pub mod settings;
 mod table;
 pub mod webhooks;
 
-pub use charges::{ATTEMPT_TTL, ChargePage, PAY_ATTEMPTS, PayOutcome};
+pub use attempts::{Begin, DUE_SHARDS, Due, DueKind, PAY_ATTEMPTS, Settled};
+pub use charges::{ChargePage, PageTarget, PaymentReads};
 pub use client::{
     AMAZON_TRUST_SERVICES_ROOTS, ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT, TrustRoots,
     http_client, lambda_client, operator_client, resilience,
@@ -198,6 +204,123 @@ impl Store {
             .map_err(sdk_error)?;
         self.usage.read(out.consumed_capacity());
         Ok(out.item)
+    }
+
+    /// One `TransactWriteItems` of the items `build` makes (afresh for each try, so that a
+    /// member created in it takes a fresh id and time: see `collection::SETTLE`), tried again
+    /// with growing, jittered pauses while DynamoDB cancels it for a conflict with a concurrent
+    /// one or for throttling, up to `tries` times (then 503). `Ok(None)` when it committed;
+    /// `Ok(Some((i, item)))` when the condition of watched item `i` failed (with the item as it
+    /// was, where its write asked for it), which cancels the whole transaction. `watched` is in
+    /// the order the caller wants failures looked at.
+    pub(crate) async fn transact_with(
+        &self,
+        what: &'static str,
+        tries: u32,
+        watched: &[usize],
+        mut build: impl FnMut() -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, ApiError>,
+    ) -> Result<Option<(usize, Option<item::Item>)>, ApiError> {
+        let mut round = 0;
+        loop {
+            round += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(build()?))
+                .return_consumed_capacity(self.capacity_report())
+                .send()
+                .await;
+            let err = match result {
+                Ok(out) => {
+                    self.usage.write_all(out.consumed_capacity());
+                    return Ok(None);
+                }
+                Err(err) => err,
+            };
+            match cancellation(&err, watched) {
+                Cancellation::ConditionFailed { index, item } => return Ok(Some((index, item))),
+                Cancellation::Transient if round < tries => {
+                    self.pause_before_retry(what, round, 20).await;
+                }
+                Cancellation::Transient => return Err(ApiError::ServiceUnavailable(Box::new(err))),
+                Cancellation::Other => return Err(sdk_error(err)),
+            }
+        }
+    }
+
+    /// The items at `keys`, in their order (`None` where there is none): strongly consistent
+    /// `BatchGetItem`s of at most 100 keys, side by side, asked again for any keys DynamoDB
+    /// leaves unprocessed (at most three times, then 503). One round trip as a rule.
+    pub(crate) async fn get_many(
+        &self,
+        keys: Vec<item::Item>,
+    ) -> Result<Vec<Option<item::Item>>, ApiError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let name = |item: &item::Item| -> Option<(String, String)> {
+            Some((
+                item.get(item::PK)?.as_s().ok()?.clone(),
+                item.get(item::SK)?.as_s().ok()?.clone(),
+            ))
+        };
+        let mut found: std::collections::HashMap<(String, String), item::Item> =
+            std::collections::HashMap::new();
+        let mut pending: Vec<item::Item> = {
+            // BatchGetItem refuses a key asked twice.
+            let mut seen = std::collections::HashSet::new();
+            keys.iter()
+                .filter(|k| name(k).is_some_and(|n| seen.insert(n)))
+                .cloned()
+                .collect()
+        };
+        for _ in 0..4 {
+            if pending.is_empty() {
+                break;
+            }
+            let batches = pending.chunks(100).map(|chunk| {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(ApiError::internal);
+                async move {
+                    let out = self
+                        .client
+                        .batch_get_item()
+                        .request_items(&self.table, request?)
+                        .return_consumed_capacity(self.capacity_report())
+                        .send()
+                        .await
+                        .map_err(sdk_error)?;
+                    out.consumed_capacity()
+                        .iter()
+                        .for_each(|c| self.usage.read(Some(c)));
+                    Ok::<_, ApiError>(out)
+                }
+            });
+            let outs = futures_util::future::try_join_all(batches).await?;
+            pending = Vec::new();
+            for out in outs {
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    for item in items {
+                        if let Some(n) = name(item) {
+                            found.insert(n, item.clone());
+                        }
+                    }
+                }
+                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    pending.extend(left.keys().iter().cloned());
+                }
+            }
+        }
+        if !pending.is_empty() {
+            return Err(ApiError::ServiceUnavailable(
+                "DynamoDB left keys of a batch read unprocessed".into(),
+            ));
+        }
+        Ok(keys
+            .iter()
+            .map(|k| name(k).and_then(|n| found.get(&n).cloned()))
+            .collect())
     }
 
     /// The pause before trying a cancelled transaction (`what`) again, for the `round`th time

@@ -26,7 +26,7 @@
 //! [`RetrySchedule`]: crate::domain::webhook::RetrySchedule
 
 use super::item::{Item, corrupt, get_n, get_s, key, n, parse_time, s, time};
-use super::{Cancellation, Store, cancellation, sdk_error};
+use super::{Store, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::domain::webhook::SigningSecret;
@@ -353,32 +353,10 @@ impl Store {
         items: Vec<TransactWriteItem>,
         watched: &[usize],
     ) -> Result<Option<usize>, ApiError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .return_consumed_capacity(self.capacity_report())
-                .send()
-                .await;
-            let err = match result {
-                Ok(out) => {
-                    self.usage.write_all(out.consumed_capacity());
-                    return Ok(None);
-                }
-                Err(err) => err,
-            };
-            match cancellation(&err, watched) {
-                Cancellation::ConditionFailed { index, .. } => return Ok(Some(index)),
-                Cancellation::Transient if attempt < QUEUE_ATTEMPTS => {
-                    self.pause_before_retry(what, attempt, 20).await;
-                }
-                Cancellation::Transient => return Err(ApiError::ServiceUnavailable(Box::new(err))),
-                Cancellation::Other => return Err(sdk_error(err)),
-            }
-        }
+        let failed = self
+            .transact_with(what, QUEUE_ATTEMPTS, watched, || Ok(items.clone()))
+            .await?;
+        Ok(failed.map(|(index, _)| index))
     }
 
     /// Puts `event_id` in `owner`'s queue, to be tried at `due` unless a try is already due

@@ -9,6 +9,7 @@ mod card;
 mod idempotency;
 mod link;
 mod list;
+mod refund;
 mod text;
 mod webhook;
 
@@ -16,6 +17,7 @@ pub use card::{CardForm, CardProblem, MAX_NAME_CHARS, parse_card};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN};
 pub use link::parse_new_link;
 pub use list::parse_list_query;
+pub use refund::parse_refund_amount;
 pub use text::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, is_blank};
 pub use webhook::{
     DestinationPolicy, Endpoint, MAX_URL_LEN, check_resolved, is_public, parse_endpoint,

@@ -167,7 +167,7 @@ async fn pay(app: &TestApp, link: &Value, number: &str) -> TestResponse {
     let token = uri.strip_prefix(&format!("{PAYMENT_BASE}/")).unwrap();
     let form = format!(
         "attempt={}&lang=en&name=Somchai+Jaidee&number={number}&expiration_month=12&expiration_year=2031&security_code=123",
-        shared::domain::ids::new_attempt_key()
+        links_tests::attempt_key(token)
     );
     app.call("POST", &format!("/pay/{token}"))
         .header("origin", "https://pay.test.example")

@@ -314,7 +314,7 @@ async fn the_payment_page_fails_as_a_page_and_a_payment_conflicted_to_the_end_wr
     let form = format!(
         "attempt={}&lang=en&name=A&number=4242424242424242&expiration_month=12\
          &expiration_year=2031&security_code=123",
-        shared::domain::ids::new_attempt_key()
+        links_tests::attempt_key(&path)
     );
     let pay = || {
         app.call("POST", &path)
@@ -340,7 +340,7 @@ async fn the_payment_page_fails_as_a_page_and_a_payment_conflicted_to_the_end_wr
     );
     assert!(
         page.text
-            .contains("The service is busy. Nothing was charged."),
+            .contains("The service is busy. Please try again in a moment."),
         "{}",
         page.text
     );

@@ -1,10 +1,12 @@
 //! Every endpoint, in-process, against a real DynamoDB Local (see the harness in `tests/src`).
 
+mod abuse;
 mod auth;
 mod bodies;
 mod charges;
 mod create;
 mod destroy;
+mod doubt;
 mod events;
 mod failures;
 mod idempotency;
@@ -12,6 +14,9 @@ mod list;
 mod local_server;
 mod paging;
 mod payments;
+mod promptpay;
+mod refunds;
 mod retrieve;
 mod routes;
 mod storage;
+mod three_d_secure;

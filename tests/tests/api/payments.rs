@@ -21,19 +21,14 @@ fn id(link: &Value) -> String {
     link["id"].as_str().unwrap().to_owned()
 }
 
-/// A fresh attempt key, as each rendering of the form carries.
-fn attempt() -> String {
-    shared::domain::ids::new_attempt_key()
-}
-
-/// A card form as the page posts it: `number` with a valid name, expiry and security code, in
-/// English, under a fresh attempt key. `set` changes one field.
+/// A card form as the page at `path` posts it: `number` with a valid name, expiry and security
+/// code, in English, under a fresh attempt key. `set` changes one field.
 struct CardForm(Vec<(&'static str, String)>);
 
 impl CardForm {
-    fn new(number: &str) -> Self {
+    fn new(path: &str, number: &str) -> Self {
         Self(vec![
-            ("attempt", attempt()),
+            ("attempt", links_tests::attempt_key(path)),
             ("lang", "en".into()),
             ("name", "Somchai Jaidee".into()),
             ("number", number.into()),
@@ -64,9 +59,9 @@ impl CardForm {
     }
 }
 
-/// The form paying with `number`, as [`CardForm::new`] makes it.
-fn card_form(number: &str) -> String {
-    CardForm::new(number).encoded()
+/// The form paying with `number` on the page at `path`, as [`CardForm::new`] makes it.
+fn card_form(path: &str, number: &str) -> String {
+    CardForm::new(path, number).encoded()
 }
 
 /// A multiple-use link's parameters.
@@ -232,7 +227,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("Lunch")).await;
     let link_id = id(&created);
-    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let paid = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     assert!(paid.text.contains("Payment successful"), "{}", paid.text);
     assert!(paid.text.contains("Visa •••• 4242"));
@@ -249,9 +244,13 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
     assert_eq!(charge["paid"], true);
     assert_eq!(charge["amount"], created["amount"]);
     assert_eq!(charge["description"], "Lunch\n\na test link");
-    assert_eq!(
-        charge["return_uri"],
-        format!("{}/complete", created["payment_uri"].as_str().unwrap())
+    let return_uri = charge["return_uri"].as_str().unwrap();
+    assert!(
+        return_uri.starts_with(&format!(
+            "{}/complete?attempt=",
+            created["payment_uri"].as_str().unwrap()
+        )),
+        "{return_uri}"
     );
     assert!(
         charge["transaction"]
@@ -300,7 +299,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
         !page.text.contains("name=\"number\""),
         "no form on a paid link"
     );
-    let again = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let again = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(again.status, 409);
     assert_eq!(get(&app, "/charges").await["total"], 1);
     app.assert_counters_agree(&app.alice.test()).await;
@@ -310,7 +309,7 @@ async fn a_successful_payment_uses_the_link_and_the_merchant_sees_the_charge() {
 async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("declined")).await;
-    let declined = pay(&app, &path, &card_form(DECLINED_CARD)).await;
+    let declined = pay(&app, &path, &card_form(&path, DECLINED_CARD)).await;
     assert_eq!(declined.status, 402, "{}", declined.text);
     assert!(declined.text.contains("Payment failed"));
     assert!(
@@ -331,7 +330,9 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     let thai = pay(
         &app,
         &path,
-        &CardForm::new(DECLINED_CARD).set("lang", "th").encoded(),
+        &CardForm::new(&path, DECLINED_CARD)
+            .set("lang", "th")
+            .encoded(),
     )
     .await;
     assert!(thai.text.contains("ยอดเงินในบัญชีไม่พอ"), "{}", thai.text);
@@ -351,7 +352,7 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
     assert_eq!(failed["paid"], false);
     assert_eq!(failed["transaction"], Value::Null);
 
-    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let paid = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     let link = get(&app, &format!("/links/{}", id(&created))).await;
     let destroyed = app
@@ -374,7 +375,7 @@ async fn a_declined_card_is_a_failed_charge_and_the_link_stays_payable() {
 async fn a_form_submitted_twice_makes_one_charge() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("double click")).await;
-    let form = card_form(GOOD_CARD);
+    let form = card_form(&path, GOOD_CARD);
     let first = pay(&app, &path, &form).await;
     let second = pay(&app, &path, &form).await;
     assert_eq!((first.status, second.status), (200, 200), "{}", second.text);
@@ -389,9 +390,16 @@ async fn a_form_submitted_twice_makes_one_charge() {
 
     // A declined submission replays as declined, and does not count twice either.
     let (created, path) = new_link(&app, TestApp::link_params("double decline")).await;
-    let form = card_form(DECLINED_CARD);
+    let form = card_form(&path, DECLINED_CARD);
     let answers = join_all((0..5).map(|_| pay(&app, &path, &form))).await;
-    assert!(answers.iter().all(|a| a.status == 402));
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    let odd = answers
+        .iter()
+        .find(|a| a.status != 402)
+        .map(|a| a.text.as_str())
+        .unwrap_or("");
+    let odd = odd.split("<main>").nth(1).unwrap_or(odd);
+    assert!(statuses.iter().all(|s| *s == 402), "{statuses:?}: {odd}");
     let link = get(&app, &format!("/links/{}", id(&created))).await;
     assert_eq!(link["charges"]["total"], 1);
 }
@@ -434,14 +442,17 @@ async fn every_state_has_its_page() {
         .await;
     assert_eq!(gone.status, 410);
     assert!(gone.text.contains("no longer available"));
-    let refused = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let refused = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(refused.status, 410);
     assert_eq!(get(&app, "/charges").await["total"], 0);
 
     // A multiple-use link stays payable after it is paid.
     let (_, path) = new_link(&app, multiple_use("donation")).await;
     for _ in 0..3 {
-        assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
+        assert_eq!(
+            pay(&app, &path, &card_form(&path, GOOD_CARD)).await.status,
+            200
+        );
     }
     let page = app.call("GET", &path).send().await;
     assert!(page.text.contains("name=\"number\""), "still payable");
@@ -456,7 +467,7 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
     let invalid = pay(
         &app,
         &path,
-        &CardForm::new("4242424242424241")
+        &CardForm::new(&path, "4242424242424241")
             .set("name", "")
             .set("expiration_month", "13")
             .set("security_code", "12")
@@ -476,7 +487,7 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
     let expired = pay(
         &app,
         &path,
-        &CardForm::new(GOOD_CARD)
+        &CardForm::new(&path, GOOD_CARD)
             .set("expiration_year", "2020")
             .encoded(),
     )
@@ -484,11 +495,11 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
     assert_eq!(expired.status, 422);
     assert!(expired.text.contains("This card has expired."));
     // A real card number in test mode is refused before anything happens to it.
-    let real = pay(&app, &path, &card_form("4012888888881881")).await;
+    let real = pay(&app, &path, &card_form(&path, "4012888888881881")).await;
     assert_eq!(real.status, 422);
     assert!(real.text.contains("only test cards"), "{}", real.text);
 
-    let form = card_form(GOOD_CARD);
+    let form = card_form(&path, GOOD_CARD);
     let cross_site = app
         .call("POST", &path)
         .header("origin", "https://evil.example")
@@ -541,7 +552,7 @@ async fn live_links_take_no_payment_yet() {
     assert!(page.text.contains("not enabled yet"));
     assert!(!page.text.contains("name=\"number\"") && !page.text.contains("Test mode"));
     let before = table_dump(&app).await;
-    let refused = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let refused = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(refused.status, 403);
     assert!(refused.text.contains("not enabled yet"));
     assert_eq!(table_dump(&app).await, before);
@@ -551,7 +562,7 @@ async fn live_links_take_no_payment_yet() {
 async fn charges_are_the_owners_alone() {
     let app = spawn_app().await;
     let (_, path) = new_link(&app, TestApp::link_params("tenancy")).await;
-    let paid = pay(&app, &path, &card_form(GOOD_CARD)).await;
+    let paid = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
     assert_eq!(paid.status, 200);
     let charge = get(&app, "/charges").await["data"][0]["id"]
         .as_str()
@@ -590,12 +601,12 @@ async fn card_numbers_and_security_codes_are_never_kept() {
     let (_, path) = new_link(&app, TestApp::link_params("secrets")).await;
     let logs = LogCapture::default();
     let guard = tracing::subscriber::set_default(logs.subscriber());
-    let good = CardForm::new(GOOD_CARD)
+    let good = CardForm::new(&path, GOOD_CARD)
         .set("security_code", "987")
         .encoded();
     assert_eq!(pay(&app, &path, &good).await.status, 200);
     let (_, other) = new_link(&app, TestApp::link_params("secrets 2")).await;
-    let declined = CardForm::new(DECLINED_CARD)
+    let declined = CardForm::new(&other, DECLINED_CARD)
         .set("security_code", "654")
         .encoded();
     assert_eq!(pay(&app, &other, &declined).await.status, 402);
@@ -603,7 +614,7 @@ async fn card_numbers_and_security_codes_are_never_kept() {
     let table = table_dump(&app).await.join("\n");
     let logged = logs.text();
     assert!(
-        logged.contains("payment recorded"),
+        logged.contains("charge recorded"),
         "the logs were captured: {logged}"
     );
     for secret in [
@@ -630,7 +641,7 @@ async fn card_numbers_and_security_codes_are_never_kept() {
 async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, TestApp::link_params("race")).await;
-    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD)).collect();
+    let forms: Vec<String> = (0..100).map(|_| card_form(&path, GOOD_CARD)).collect();
     let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
     let paid = answers.iter().filter(|a| a.status == 200).count();
     let refused: Vec<_> = answers.iter().filter(|a| a.status == 409).collect();
@@ -640,15 +651,31 @@ async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
         "{:?}",
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
-    assert!(
-        refused
-            .iter()
-            .all(|a| a.text.contains("This link has been paid"))
-    );
+    // Each loser is told either that someone is paying the link right now (while the winner's
+    // attempt held it) or that it has been paid (after), and was charged nothing.
+    for answer in &refused {
+        assert!(
+            answer.text.contains("This link has been paid")
+                || answer
+                    .text
+                    .contains("Someone is paying this link right now"),
+            "{}",
+            answer.text
+        );
+    }
     let link = get(&app, &format!("/links/{}", id(&created))).await;
     assert_eq!(
         (link["used"].as_bool(), link["charges"]["total"].as_u64()),
         (Some(true), Some(1))
+    );
+    // Only the winner's attempt reached the test processor.
+    let processor_keys = app.items_where("pk", "TESTPSP#").await;
+    assert_eq!(
+        processor_keys
+            .iter()
+            .filter(|i| i["sk"].as_s().unwrap().starts_with("KEY#"))
+            .count(),
+        1
     );
     let charges = get(&app, &format!("/links/{}/charges", id(&created))).await;
     assert_eq!(charges["total"], 1);
@@ -660,7 +687,7 @@ async fn a_single_use_link_takes_exactly_one_of_100_concurrent_payments() {
 async fn a_multiple_use_link_takes_all_100_concurrent_payments() {
     let app = spawn_app().await;
     let (created, path) = new_link(&app, multiple_use("tickets")).await;
-    let forms: Vec<String> = (0..100).map(|_| card_form(GOOD_CARD)).collect();
+    let forms: Vec<String> = (0..100).map(|_| card_form(&path, GOOD_CARD)).collect();
     let answers = join_all(forms.iter().map(|form| pay(&app, &path, form))).await;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -778,8 +805,6 @@ impl std::io::Write for LogCapture {
 
 #[tokio::test]
 async fn charge_lists_page_at_any_depth_like_links() {
-    use shared::domain::card::Card;
-    use shared::domain::charge::{Charge, Outcome};
     let app = spawn_app().await;
     let (created, _) = new_link(&app, multiple_use("paged")).await;
     let link_id = id(&created);
@@ -795,33 +820,8 @@ async fn charge_lists_page_at_any_depth_like_links() {
     // that deep pages write and use list anchors as link lists do.
     let start = shared::chrono::Utc::now() - shared::chrono::Duration::hours(1);
     for i in 0..30 {
-        let card = Card {
-            id: format!("card_test_{i}"),
-            brand: "Visa".into(),
-            last_digits: "4242".into(),
-            expiration_month: 12,
-            expiration_year: 2031,
-            name: "T".into(),
-            fingerprint: "f".into(),
-            security_code_check: true,
-        };
         let at = start + shared::chrono::Duration::seconds(i);
-        let outcome = app
-            .ctx
-            .store
-            .record_charge(&link, &attempt(), |_| {
-                Charge::new(
-                    &link,
-                    card.clone(),
-                    Outcome::Successful,
-                    None,
-                    "https://x/pay/T",
-                    at,
-                )
-            })
-            .await
-            .unwrap();
-        assert!(matches!(outcome, shared::store::PayOutcome::Recorded(_)));
+        app.record_charge_at(&link, at).await;
     }
     for list in [format!("/links/{link_id}/charges"), "/charges".to_owned()] {
         let all = get(&app, &format!("{list}?limit=100")).await;
@@ -874,10 +874,10 @@ async fn charge_lists_page_at_any_depth_like_links() {
 async fn with_no_payment_base_url_links_lead_to_the_apis_own_page() {
     let configured = spawn_app().await;
     let app = TestApp {
-        ctx: shared::AppContext::new(
+        ctx: links_tests::test_context(shared::AppContext::new(
             shared::store::Store::new(links_tests::local_client(), configured.ctx.store.table()),
             "",
-        ),
+        )),
         alice: configured.alice.clone(),
         bob: configured.bob.clone(),
     };
@@ -894,26 +894,33 @@ async fn with_no_payment_base_url_links_lead_to_the_apis_own_page() {
     let elsewhere = app
         .call("POST", path)
         .header("origin", ORIGIN)
-        .form(&card_form(GOOD_CARD))
+        .form(&card_form(path, GOOD_CARD))
         .send()
         .await;
     assert_eq!(elsewhere.status, 403, "another origin than the API's own");
     let paid = app
         .call("POST", path)
         .header("origin", own)
-        .form(&card_form(GOOD_CARD))
+        .form(&card_form(path, GOOD_CARD))
         .send()
         .await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     let charge = get(&app, "/charges").await;
-    assert_eq!(charge["data"][0]["return_uri"], format!("{uri}/complete"));
+    let return_uri = charge["data"][0]["return_uri"].as_str().unwrap();
+    assert!(
+        return_uri.starts_with(&format!("{uri}/complete?attempt=")),
+        "{return_uri}"
+    );
 }
 
 #[tokio::test]
 async fn recounting_links_leaves_the_charges_counters_alone() {
     let app = spawn_app().await;
     let (_, path) = new_link(&app, TestApp::link_params("recount")).await;
-    assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
+    assert_eq!(
+        pay(&app, &path, &card_form(&path, GOOD_CARD)).await.status,
+        200
+    );
     let owner = app.alice.test();
     assert_eq!(app.ctx.store.recount_links(&owner).await.unwrap(), 1);
     assert_eq!(get(&app, "/charges").await["total"], 1);
@@ -933,7 +940,10 @@ async fn idempotency_and_attempt_records_are_kept_for_a_day() {
         .await;
     assert_eq!(created.status, 200);
     let (_, path) = new_link(&app, TestApp::link_params("attempted")).await;
-    assert_eq!(pay(&app, &path, &card_form(GOOD_CARD)).await.status, 200);
+    assert_eq!(
+        pay(&app, &path, &card_form(&path, GOOD_CARD)).await.status,
+        200
+    );
     let now = shared::chrono::Utc::now().timestamp();
     let records: Vec<(String, i64)> = app
         .table_items()
@@ -962,7 +972,7 @@ async fn a_destroy_racing_payments_answers_and_records_every_charge_made_before_
     // the `link.destroy` event, without that charge. Several rounds, so the window is hit.
     for round in 0..4 {
         let (created, path) = new_link(&app, multiple_use(&format!("closing {round}"))).await;
-        let forms: Vec<String> = (0..30).map(|_| card_form(GOOD_CARD)).collect();
+        let forms: Vec<String> = (0..30).map(|_| card_form(&path, GOOD_CARD)).collect();
         let destroy = async {
             tokio::time::sleep(std::time::Duration::from_millis(5 * round)).await;
             app.call("DELETE", &format!("/links/{}", id(&created)))

@@ -80,7 +80,7 @@ fn template_routes_are_exactly_the_served_routes() {
 
 /// Functions that no HTTP route invokes: webhook delivery runs on the table's stream and a
 /// schedule.
-const NOT_BEHIND_THE_API: &[&str] = &["deliver-webhooks"];
+const NOT_BEHIND_THE_API: &[&str] = &["deliver-webhooks", "sweep-payments"];
 
 #[test]
 fn every_function_folder_is_deployed_by_the_template() {

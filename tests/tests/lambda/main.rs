@@ -8,6 +8,7 @@
 //! and `lambda_http` is built with just its `apigw_http` feature, so a REST API (v1) event can
 //! never reach them (and would not even decode).
 
+mod lifecycle;
 mod rie;
 mod webhooks;
 
@@ -552,7 +553,7 @@ async fn a_buyer_pays_through_the_page_lambdas_and_the_merchant_reads_the_charge
     let origin = PAYMENT_BASE.trim_end_matches("/pay");
     let form = format!(
         "attempt={}&lang=th&name=Somchai&number={CARD}&expiration_month=12&expiration_year=2031&security_code=321",
-        shared::domain::ids::new_attempt_key()
+        links_tests::attempt_key(token)
     );
 
     // Act

@@ -162,6 +162,13 @@ impl Rie {
                 // events, Authorization header included.
                 ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
                 ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+                // The attempt key secret, in the Secrets Manager emulator, holding the value the
+                // tests sign their forms with.
+                ("ATTEMPT_KEY_SECRET", links_tests::test_secret_name()),
+                (
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                    links_tests::secrets_endpoint(),
+                ),
             ])
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -226,7 +226,7 @@ async fn pay_with_good_card(app: &TestApp, link: &Value) -> TestResponse {
         .and_then(|uri| uri.strip_prefix(&format!("{PAYMENT_BASE}/")))
         .expect("a payment_uri under the test base")
         .to_owned();
-    let attempt = shared::domain::ids::new_attempt_key();
+    let attempt = links_tests::attempt_key(&token);
     app.call("POST", &format!("/pay/{token}"))
         .header("origin", "https://pay.test.example")
         .header("sec-fetch-site", "same-origin")

@@ -13,7 +13,17 @@
 //! links-admin webhook show <account> test|live
 //! links-admin webhook rotate-secret <account> test|live
 //! links-admin webhook remove <account> test|live
+//! links-admin three-d-secure <account> test|live on|off
+//! links-admin sweep
+//! links-admin mark-as-paid|mark-as-failed <account> <charge id>
 //! ```
+//!
+//! `three-d-secure` turns 3-D Secure on or off for the account's card payments in that mode (test
+//! mode's processor simulates it; live mode takes no payment yet). `sweep` settles, once, every
+//! payment and refund left unsettled past its deadline, as the scheduled sweep does each minute
+//! (see `shared::payments`). `mark-as-paid` and `mark-as-failed` end a pending test-mode
+//! PromptPay charge as Omise's `mark_as_paid` and `mark_as_failed` do, for a merchant testing
+//! without writing a request by hand.
 //!
 //! Webhooks: one endpoint per account and mode. `set` checks the URL (https only, no address
 //! that is not public: see `shared::validate::webhook`) and, for a new endpoint, prints its
@@ -36,12 +46,16 @@
 
 use shared::chrono::{SecondsFormat, Utc};
 use shared::http::serve::TABLE_NAME_ENV;
+use shared::payments::Payments;
+use shared::processor::TestProcessor;
 use shared::store::{Store, operator_client};
 
 const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
     | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id> \
     | recount <account>|--all | webhook set <account> test|live <url> \
-    | webhook show|rotate-secret|remove <account> test|live";
+    | webhook show|rotate-secret|remove <account> test|live \
+    | three-d-secure <account> test|live on|off | sweep \
+    | mark-as-paid|mark-as-failed <account> <charge id>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -152,6 +166,48 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 livemode: *mode == "live",
             };
             webhook(&store, command, &owner, rest).await?;
+        }
+        [
+            "three-d-secure",
+            account,
+            mode @ ("test" | "live"),
+            setting @ ("on" | "off"),
+        ] => {
+            let owner = shared::domain::principal::Principal {
+                account_id: (*account).to_owned(),
+                livemode: *mode == "live",
+            };
+            store
+                .set_three_d_secure(&owner, *setting == "on")
+                .await
+                .map_err(fail)?;
+            println!("3-D Secure is {setting} for {account}'s {mode} card payments");
+        }
+        ["sweep"] => {
+            let processor = TestProcessor::new(store.clone());
+            let swept = Payments::new(&store, &processor)
+                .sweep(Utc::now())
+                .await
+                .map_err(fail)?;
+            println!(
+                "{} overdue, {} settled, {} left for the next sweep",
+                swept.found, swept.settled, swept.left
+            );
+        }
+        [verb @ ("mark-as-paid" | "mark-as-failed"), account, charge] => {
+            let owner = shared::domain::principal::Principal {
+                account_id: (*account).to_owned(),
+                livemode: false,
+            };
+            if !shared::domain::ids::is_charge_id(charge, false) {
+                return Err(format!("{charge} is not a test-mode charge id"));
+            }
+            let processor = TestProcessor::new(store.clone());
+            let charge = Payments::new(&store, &processor)
+                .mark(&owner, charge, *verb == "mark-as-paid", Utc::now())
+                .await
+                .map_err(|e| format!("{}: {}", e.code(), e.message()))?;
+            println!("{} is {}", charge.id, charge.status.as_str());
         }
         _ => return Err(USAGE.into()),
     }

@@ -27,6 +27,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use lambda_http::{Body, Response};
 use shared::AppContext;
 use shared::chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
+use shared::domain::attempt::AttemptKeys;
 use shared::domain::currency::Currency;
 use shared::domain::link::{Link, NewLink};
 use shared::domain::principal::Principal;
@@ -1007,12 +1008,12 @@ async fn main() {
         .ok();
 }
 
-/// A card form as the payment page posts it, with a fresh attempt key.
-fn card_form(number: &str) -> String {
+/// A card form as the payment page at `path` posts it, with a fresh attempt key signed by `keys`.
+fn card_form(keys: &AttemptKeys, path: &str, number: &str) -> String {
     format!(
         "attempt={}&lang=th&name=Somchai&number={number}&expiration_month=12\
          &expiration_year=2031&security_code=123",
-        shared::domain::ids::new_attempt_key()
+        keys.issue(path.trim_start_matches("/pay/"), Utc::now())
     )
 }
 
@@ -1028,6 +1029,7 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
         let uri = link["payment_uri"].as_str().unwrap();
         format!("/pay/{}", uri.rsplit('/').next().unwrap())
     };
+    let keys = bench.ctx.attempt_keys().await.expect("attempt keys");
     let mut rows = Vec::new();
     let mut row = |label: &str, route: &str, status: u16, c: Cost| {
         rows.push(format!(
@@ -1048,7 +1050,11 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
     row("QR code", "GET /pay/{id}/qr.svg", status, c);
     let svg_bytes = svg.len();
     let (status, _, c) = bench
-        .public("POST", &page_path, Some(&card_form("4242424242424241")))
+        .public(
+            "POST",
+            &page_path,
+            Some(&card_form(&keys, &page_path, "4242424242424241")),
+        )
         .await;
     row(
         "payment with an invalid number (refused, nothing written)",
@@ -1056,7 +1062,7 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
         status,
         c,
     );
-    let declined = card_form("4111111111140011");
+    let declined = card_form(&keys, &page_path, "4111111111140011");
     let (status, _, c) = bench.public("POST", &page_path, Some(&declined)).await;
     row(
         "payment, declined card (a failed charge)",
@@ -1064,7 +1070,7 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
         status,
         c,
     );
-    let paid = card_form("4242424242424242");
+    let paid = card_form(&keys, &page_path, "4242424242424242");
     let (status, receipt, c) = bench.public("POST", &page_path, Some(&paid)).await;
     row("payment, successful card", "POST /pay/{id}", status, c);
     let receipt_bytes = receipt.len();
@@ -1076,7 +1082,11 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
         c,
     );
     let (status, _, c) = bench
-        .public("POST", &page_path, Some(&card_form("4242424242424242")))
+        .public(
+            "POST",
+            &page_path,
+            Some(&card_form(&keys, &page_path, "4242424242424242")),
+        )
         .await;
     row(
         "another payment of the paid link (refused)",
@@ -1169,7 +1179,11 @@ async fn payments(bench: &Bench, key: &str, owner: &Principal) {
         assert_eq!(status, 200);
         views.push(c.time);
         let (status, _, c) = bench
-            .public("POST", &path, Some(&card_form("4242424242424242")))
+            .public(
+                "POST",
+                &path,
+                Some(&card_form(&keys, &path, "4242424242424242")),
+            )
             .await;
         assert_eq!(status, 200);
         pays.push(c.time);

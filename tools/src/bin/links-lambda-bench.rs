@@ -707,7 +707,7 @@ async fn main() {
                 .await
                 .expect("create a link")
             {
-                CreateOutcome::Created { link, .. } => link,
+                CreateOutcome::Created { link, .. } => *link,
                 CreateOutcome::Replayed { .. } => unreachable!("no idempotency key was given"),
             }
         }
@@ -724,35 +724,41 @@ async fn main() {
         .await
         .expect("create a link")
     {
-        CreateOutcome::Created { link, .. } => link,
+        CreateOutcome::Created { link, .. } => *link,
         CreateOutcome::Replayed { .. } => unreachable!("no idempotency key was given"),
     };
-    let card = shared::domain::card::Card {
-        id: "card_test_bench".into(),
-        brand: "Visa".into(),
-        last_digits: "4242".into(),
+    let ctx = shared::AppContext::new(store.clone(), PAYMENT_BASE_URL);
+    let uri = paid.payment_uri(PAYMENT_BASE_URL);
+    let card = shared::domain::card::CardDetails {
+        name: "Bench".into(),
+        number: "4242424242424242".into(),
+        brand: shared::domain::card::Brand::Visa,
         expiration_month: 12,
         expiration_year: 2031,
-        name: "Bench".into(),
-        fingerprint: "bench".into(),
-        security_code_check: true,
+        security_code: "123".into(),
     };
-    let uri = paid.payment_uri(PAYMENT_BASE_URL);
-    let charge = match store
-        .record_charge(&paid, "benchattempt0000", |at| {
-            shared::domain::charge::Charge::new(
-                &paid,
-                card.clone(),
-                shared::domain::charge::Outcome::Successful,
-                None,
-                &uri,
-                at,
-            )
-        })
+    let keys = ctx.attempt_keys().await.expect("attempt keys");
+    let attempt = shared::domain::attempt::attempt_id(&paid.payment_token, "bench");
+    let standing = ctx
+        .payments()
+        .pay(
+            shared::payments::PayRequest {
+                link: &paid,
+                gateway_key: keys.gateway_key(&paid.id, &attempt),
+                attempt_id: attempt,
+                payment: shared::processor::Payment::Card(&card),
+                fingerprint: None,
+                three_d_secure: false,
+                ip: None,
+                payment_uri: &uri,
+                now: Utc::now(),
+            },
+            &Default::default(),
+        )
         .await
-        .expect("record a charge")
-    {
-        shared::store::PayOutcome::Recorded(charge) => charge,
+        .expect("pay a link");
+    let charge = match standing {
+        shared::payments::Standing::Charged(charge) => charge,
         other => panic!("{other:?}"),
     };
     // Events are listed oldest first: the first is the read link's creation.

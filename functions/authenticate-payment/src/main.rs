@@ -1,0 +1,8 @@
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::serve(
+        "authenticate-payment",
+        authenticate_payment::authenticate_payment,
+    )
+    .await
+}
