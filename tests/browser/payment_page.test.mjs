@@ -315,7 +315,9 @@ test('a PromptPay payment shows its QR code and the receipt once it is marked pa
   assert.match(await page.textContent('main'), /Scan to pay with PromptPay/);
   assert.match(await page.textContent('main'), /฿350\.00/);
   assert.equal(await page.locator('.qr svg').count(), 1, 'the QR code, inline');
-  assert.equal(await page.locator('meta[http-equiv=refresh]').count(), 1);
+  // It refreshes itself (an HTTP Refresh header: no script), and says how to stop that.
+  assert.equal(waiting.headers()['refresh'], '5');
+  assert.equal(await page.locator('a[href*="refresh=off"]').count(), 1);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `the page is ${width}px wide`);
   await shot(page, '14-promptpay-qr-en');
@@ -338,7 +340,7 @@ test('a PromptPay payment shows its QR code and the receipt once it is marked pa
   assert.equal(marked.status, 200);
   await page.waitForFunction(() => /Payment successful/.test(document.body.textContent), null, { timeout: 15000 });
   assert.match(await page.textContent('main'), /PromptPay/);
-  assert.equal(await page.locator('meta[http-equiv=refresh]').count(), 0, 'nothing left to wait for');
+  assert.equal(await page.locator('a[href*="refresh=off"]').count(), 0, 'nothing left to wait for');
   await shot(page, '16-promptpay-receipt-en');
   await assertAccessible(page, 'PromptPay receipt (en)');
   assert.equal((await getLink(link.id)).used, true);

@@ -71,6 +71,16 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
     };
     let keys = ctx.attempt_keys().await?;
     let payment_uri = link.payment_uri(&base);
+    // What the page's own links keep of its address: the attempt, and a refresh turned off.
+    let refresh_off = req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("refresh"))
+        == Some("off");
+    let keep = if refresh_off {
+        format!("attempt={}&refresh=off", attempt.id)
+    } else {
+        format!("attempt={}", attempt.id)
+    };
     let page = Page {
         lang,
         link: &link,
@@ -78,7 +88,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         qr: None,
         keys: Some(&keys),
         now,
-        query: &format!("attempt={}", attempt.id),
+        query: &keep,
     };
     Ok(page.standing(&standing, &attempt.id, None))
 }

@@ -135,7 +135,9 @@ pub struct Texts {
     pub bank_merchant: &'static str,
     pub bank_authenticate: &'static str,
     pub bank_fail: &'static str,
-    pub bank_over: &'static str,
+    pub auto_check: &'static str,
+    pub stop_checking: &'static str,
+    pub checking_off: &'static str,
 }
 
 impl Texts {
@@ -263,7 +265,9 @@ static TH: Texts = Texts {
     bank_merchant: "ร้านค้า",
     bank_authenticate: "ยืนยันตัวตน (Authenticate)",
     bank_fail: "ไม่ผ่าน (Fail)",
-    bank_over: "การยืนยันตัวตนนี้สิ้นสุดแล้ว",
+    auto_check: "หน้านี้ตรวจสอบการชำระเงินให้เองทุก {seconds} วินาที",
+    stop_checking: "หยุดตรวจสอบอัตโนมัติ",
+    checking_off: "ปิดการตรวจสอบอัตโนมัติแล้ว กดตรวจสอบการชำระเงินเมื่อชำระเสร็จ",
 };
 
 static EN: Texts = Texts {
@@ -333,7 +337,9 @@ static EN: Texts = Texts {
     bank_merchant: "Merchant",
     bank_authenticate: "Authenticate",
     bank_fail: "Fail",
-    bank_over: "This authentication is already over.",
+    auto_check: "This page checks for your payment by itself every {seconds} seconds.",
+    stop_checking: "Stop checking automatically",
+    checking_off: "Automatic checking is off. Use Check payment once you have paid.",
 };
 
 #[cfg(test)]

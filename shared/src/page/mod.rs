@@ -6,8 +6,9 @@
 //! Hostile territory: every merchant text is escaped ([`html::escape`]), the page runs no script
 //! and loads nothing (its stylesheet is inline and allowed by hash, its QR codes inline SVG), and
 //! its headers forbid framing, caching and referrers and ask for HTTPS
-//! ([`html::html_response`]). A page waiting for a PromptPay payment refreshes itself with a
-//! `<meta http-equiv="refresh">`, which needs no script.
+//! ([`html::html_response`]). A page waiting for a PromptPay payment refreshes itself with an
+//! HTTP `Refresh` header, which needs no script, and offers a link that stops it (WCAG 2.2.1: a
+//! buyer using a screen reader, or simply reading, must be able to turn a time limit off).
 //!
 //! Showing a page writes nothing: its forms carry fresh attempt keys signed by the service (see
 //! `domain::attempt`), held by no one but the form. Cross-site posts are refused by the
@@ -150,8 +151,8 @@ impl Page<'_> {
         let link = self.link;
         let amount = money(link.currency, link.amount);
         let mut out = String::with_capacity(8 * 1024);
-        let refresh = matches!(state, State::Pending { charge, .. } if charge.source.is_some());
-        self.head(&mut out, &amount, refresh.then_some(REFRESH_SECS));
+        let refresh = self.refreshes(state);
+        self.head(&mut out, &amount);
         out.push_str("<body>");
         if !link.livemode {
             element(&mut out, "p", " class=\"test\"", t.test_mode);
@@ -216,6 +217,12 @@ impl Page<'_> {
         }
         out.push_str("</main></body></html>");
         let mut response = html_response(status, self.lang.code(), out);
+        if refresh {
+            response.headers_mut().insert(
+                lambda_http::http::header::REFRESH,
+                lambda_http::http::HeaderValue::from(REFRESH_SECS),
+            );
+        }
         // When a page that turns the buyer away will say otherwise.
         let wait = match state {
             State::Held(until) => Some((*until - self.now).num_seconds().max(1) as u64),
@@ -236,10 +243,16 @@ impl Page<'_> {
         response
     }
 
+    /// Whether the page in `state` refreshes itself: one waiting for a PromptPay payment, unless
+    /// its buyer turned that off (`refresh=off` in its address).
+    fn refreshes(&self, state: &State<'_>) -> bool {
+        matches!(state, State::Pending { charge, .. } if charge.source.is_some())
+            && !self.query.split('&').any(|p| p == "refresh=off")
+    }
+
     /// `<head>`: the title, and the Open Graph and Twitter card tags that chat apps read to show
-    /// a preview of a pasted link (title, amount, description); and, on a page waiting for a
-    /// payment, a refresh every `refresh` seconds.
-    fn head(&self, out: &mut String, amount: &str, refresh: Option<u32>) {
+    /// a preview of a pasted link (title, amount, description).
+    fn head(&self, out: &mut String, amount: &str) {
         let link = self.link;
         let summary = if link.description.is_empty() {
             amount.to_owned()
@@ -250,15 +263,12 @@ impl Page<'_> {
         let title = escape(&link.title);
         let summary = escape(&summary);
         let uri = escape(self.payment_uri);
-        let refresh = refresh
-            .map(|secs| format!("<meta http-equiv=\"refresh\" content=\"{secs}\">"))
-            .unwrap_or_default();
         let _ = write!(
             out,
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
              <meta name=\"robots\" content=\"noindex,nofollow\">\
-             <meta name=\"referrer\" content=\"no-referrer\">{refresh}\
+             <meta name=\"referrer\" content=\"no-referrer\">\
              <title>{title} · {amount_text}</title>\
              <meta name=\"description\" content=\"{summary}\">\
              <meta property=\"og:type\" content=\"website\">\
@@ -331,7 +341,11 @@ impl Page<'_> {
             if self.link.livemode {
                 element(out, "p", " class=\"sub\"", t.promptpay_not_enabled);
             } else {
-                out.push_str("<form id=\"promptpay\" method=\"post\">");
+                let _ = write!(
+                    out,
+                    "<form id=\"promptpay\" method=\"post\" action=\"{}\">",
+                    escape(self.payment_uri)
+                );
                 self.hidden_fields(out);
                 let _ = write!(
                     out,
@@ -353,8 +367,11 @@ impl Page<'_> {
                 .find(|p| p.field() == field)
                 .map(|p| t.problem(*p))
         };
-        out.push_str(
-            "<form id=\"card\" class=\"card\" method=\"post\" autocomplete=\"on\" novalidate>",
+        // Every form posts to the payment page itself, wherever it is shown (a return page too).
+        let _ = write!(
+            out,
+            "<form id=\"card\" class=\"card\" method=\"post\" action=\"{}\" autocomplete=\"on\" novalidate>",
+            escape(self.payment_uri)
         );
         element(out, "h2", "", t.card_heading);
         if !self.link.livemode {
@@ -491,6 +508,18 @@ impl Page<'_> {
                 element(out, "p", " class=\"sub\"", t.promptpay_test_qr);
             }
             out.push_str("</section>");
+            // Refreshing by itself, with the way to stop it; or stopped, with the way to check.
+            if self.query.split('&').any(|p| p == "refresh=off") {
+                element(out, "p", "", t.checking_off);
+            } else {
+                let _ = write!(
+                    out,
+                    "<p>{} <a href=\"{}&amp;refresh=off\">{}</a></p>",
+                    escape(&t.auto_check.replace("{seconds}", &REFRESH_SECS.to_string())),
+                    escape(check),
+                    escape(t.stop_checking)
+                );
+            }
         } else {
             notice(out, "notice", t.pending_title, t.pending_body);
             if let Some(uri) = &charge.authorize_uri {
@@ -510,9 +539,10 @@ impl Page<'_> {
         );
         let _ = write!(
             out,
-            "<form method=\"post\"><input type=\"hidden\" name=\"{CANCEL_FIELD}\" value=\"{}\">\
+            "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"{CANCEL_FIELD}\" value=\"{}\">\
              <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
              <button class=\"secondary\" type=\"submit\">{}</button></form>",
+            escape(self.payment_uri),
             escape(attempt),
             self.lang.code(),
             escape(t.cancel_payment)
@@ -527,14 +557,14 @@ impl Page<'_> {
         let t = self.lang.t();
         let amount = money(self.link.currency, self.link.amount);
         let mut out = String::with_capacity(6 * 1024);
-        self.head(&mut out, &amount, None);
+        self.head(&mut out, &amount);
         out.push_str("<body>");
         element(&mut out, "p", " class=\"test\"", t.test_mode);
         out.push_str("<main>");
         self.language_switch(&mut out);
         out.push_str("<section class=\"card\">");
         element(&mut out, "h1", "", t.bank_title);
-        element(&mut out, "p", " class=\"sub\"", t.bank_body);
+        element(&mut out, "p", " class=\"desc\"", t.bank_body);
         out.push_str("<dl>");
         for (term, value) in [
             (t.bank_merchant, self.link.title.as_str()),
@@ -566,18 +596,7 @@ impl Page<'_> {
         let t = self.lang.t();
         notice(out, "notice", t.unconfirmed_title, t.unconfirmed_body);
         match attempt_key {
-            Some(key) => {
-                let _ = write!(
-                    out,
-                    "<form method=\"post\"><input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{}\">\
-                     <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
-                     <input type=\"hidden\" name=\"{CHECK_FIELD}\" value=\"1\">\
-                     <button type=\"submit\">{}</button></form>",
-                    escape(key),
-                    self.lang.code(),
-                    escape(t.check_again)
-                );
-            }
+            Some(key) => check_form(out, self.lang, self.payment_uri, key),
             None => {
                 let _ = write!(
                     out,
@@ -764,6 +783,26 @@ pub fn clock(at: DateTime<Utc>) -> String {
     at.format("%H:%M UTC").to_string()
 }
 
+/// The form that asks how a payment whose outcome was not known ended: its attempt key posted
+/// again (to `action`, the payment page, or where the page came from when empty).
+fn check_form(out: &mut String, lang: Lang, action: &str, attempt_key: &str) {
+    let action = if action.is_empty() {
+        String::new()
+    } else {
+        format!(" action=\"{}\"", escape(action))
+    };
+    let _ = write!(
+        out,
+        "<form method=\"post\"{action}><input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{}\">\
+         <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
+         <input type=\"hidden\" name=\"{CHECK_FIELD}\" value=\"1\">\
+         <button type=\"submit\">{}</button></form>",
+        escape(attempt_key),
+        lang.code(),
+        escape(lang.t().check_again)
+    );
+}
+
 /// A boxed message: a bold title and an optional body.
 fn notice(out: &mut String, class: &str, title: &str, body: &str) {
     let _ = write!(
@@ -873,16 +912,8 @@ pub fn unconfirmed_page(lang: Lang, attempt_key: &str) -> Response<Body> {
     let mut out = String::with_capacity(4 * 1024);
     plain_head(&mut out, lang, t.unconfirmed_title);
     notice(&mut out, "notice", t.unconfirmed_title, t.unconfirmed_body);
-    let _ = write!(
-        out,
-        "<form method=\"post\"><input type=\"hidden\" name=\"{ATTEMPT_FIELD}\" value=\"{}\">\
-         <input type=\"hidden\" name=\"{LANG_FIELD}\" value=\"{}\">\
-         <input type=\"hidden\" name=\"{CHECK_FIELD}\" value=\"1\">\
-         <button type=\"submit\">{}</button></form>",
-        escape(attempt_key),
-        lang.code(),
-        escape(t.check_again)
-    );
+    // Posted back where it came from: this page only answers a payment's own post.
+    check_form(&mut out, lang, "", attempt_key);
     out.push_str("</main></body></html>");
     let mut response = html_response(StatusCode::SERVICE_UNAVAILABLE, lang.code(), out);
     // Long enough for the attempt to be settled, as a buyer's "check again" would ask.

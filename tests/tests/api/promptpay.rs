@@ -85,9 +85,20 @@ async fn a_promptpay_payment_waits_on_its_qr_code_until_it_is_marked_paid() {
     assert_eq!(waiting.status, 200);
     let html = &waiting.text;
     assert!(html.contains("Scan to pay with PromptPay"), "{html}");
+    assert_eq!(waiting.headers["refresh"], "5", "it refreshes itself");
+    assert!(html.contains("every 5 seconds") && html.contains("&amp;refresh=off\">Stop checking"));
+    // Turned off (a screen reader's user, say): no refresh, and the switch of language keeps it.
+    let still = open(&app, &format!("{waiting_at}&refresh=off")).await;
+    assert!(!still.headers.contains_key("refresh"));
     assert!(
-        html.contains("<meta http-equiv=\"refresh\" content=\"5\">"),
-        "it refreshes itself"
+        still.text.contains("Automatic checking is off"),
+        "{}",
+        still.text
+    );
+    assert!(
+        still.text.contains("&amp;refresh=off&amp;lang=th"),
+        "{}",
+        still.text
     );
     assert!(
         html.contains("฿100.00") && html.contains("Pay by "),
@@ -154,7 +165,7 @@ async fn a_promptpay_payment_waits_on_its_qr_code_until_it_is_marked_paid() {
     );
     assert!(receipt.text.contains("PromptPay"));
     assert!(
-        !receipt.text.contains("http-equiv=\"refresh\""),
+        !receipt.headers.contains_key("refresh"),
         "nothing left to wait for"
     );
     assert_eq!(app.events_of("charge.complete").await.len(), 1);
@@ -264,7 +275,7 @@ async fn a_buyer_watching_an_unpaid_qr_code_sees_it_expire() {
         "{}",
         expired.text
     );
-    assert!(!expired.text.contains("http-equiv=\"refresh\""));
+    assert!(!expired.headers.contains_key("refresh"));
     assert!(
         expired.text.contains("Pay with PromptPay"),
         "the forms again"
