@@ -189,3 +189,89 @@ pub fn secrets_client() -> Result<aws_sdk_secretsmanager::Client, String> {
     }
     Ok(aws_sdk_secretsmanager::Client::from_conf(config.build()))
 }
+
+/// The environment variable naming the origin-verification secret: set only when CloudFront
+/// (with the WAF) fronts the API.
+pub const ORIGIN_SECRET_ENV: &str = "ORIGIN_VERIFY_SECRET";
+/// The header CloudFront adds to every request it forwards, holding that secret.
+pub const ORIGIN_HEADER: &str = "x-origin-verify";
+
+/// Proof that a request came through the CloudFront distribution the WAF guards: the value
+/// CloudFront adds to every request it forwards (`X-Origin-Verify`), from a Secrets Manager
+/// secret both read. A request without it reached API Gateway some other way, past the WAF, and
+/// is refused.
+pub struct OriginGuard {
+    client: aws_sdk_secretsmanager::Client,
+    secret: String,
+    value: tokio::sync::OnceCell<String>,
+}
+
+impl OriginGuard {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret: String) -> Self {
+        Self {
+            client,
+            secret,
+            value: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Whether `header` (the request's `X-Origin-Verify`) is the secret's value. The secret is
+    /// read on first use and kept.
+    pub async fn allows(&self, header: Option<&[u8]>) -> Result<bool, ApiError> {
+        let value = self
+            .value
+            .get_or_try_init(|| async {
+                let out = self
+                    .client
+                    .get_secret_value()
+                    .secret_id(&self.secret)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        ApiError::ServiceUnavailable(
+                            format!(
+                                "could not read the origin secret: {}",
+                                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                            )
+                            .into(),
+                        )
+                    })?;
+                let text = out
+                    .secret_string()
+                    .ok_or_else(|| ApiError::internal("the origin secret holds no string"))?;
+                let parsed: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|_| ApiError::internal("the origin secret is not JSON"))?;
+                parsed["value"]
+                    .as_str()
+                    .filter(|v| v.len() >= crate::domain::attempt::MIN_SECRET_LEN)
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::internal("the origin secret has no long \"value\""))
+            })
+            .await?;
+        Ok(header.is_some_and(|given| constant_time_eq(given, value.as_bytes())))
+    }
+}
+
+impl std::fmt::Debug for OriginGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginGuard")
+    }
+}
+
+/// Byte-wise equality in time that depends on the lengths only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equality_is_exact() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}

@@ -65,42 +65,48 @@ pub fn test_secret_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         let name = format!("links-tests-attempt-{}", table_name());
-        let endpoint = secrets_endpoint().to_owned();
-        let create = {
-            let name = name.clone();
-            async move {
-                let config = aws_sdk_secretsmanager::Config::builder()
-                    .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-                    .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-                    .endpoint_url(endpoint)
-                    .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-                        "local", "local", None, None, "tests",
-                    ))
-                    .http_client(shared::store::http_client(
-                        shared::store::TrustRoots::Amazon,
-                    ))
-                    .build();
-                aws_sdk_secretsmanager::Client::from_conf(config)
-                    .create_secret()
-                    .name(name)
-                    .secret_string(TEST_ATTEMPT_SECRET)
-                    .send()
-                    .await
-                    .expect("create the test attempt secret in the emulator");
-            }
-        };
-        // Outside any test's runtime: a runtime of its own, on a thread of its own.
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime")
-                .block_on(create)
-        })
-        .join()
-        .expect("the secret's creation");
+        create_secret(&name, TEST_ATTEMPT_SECRET);
         name
     })
+}
+
+/// Creates the secret `name` holding `value` in the Secrets Manager emulator. Blocking: it runs
+/// outside any test's runtime, on a thread and a runtime of its own.
+pub fn create_secret(name: &str, value: &str) {
+    let (name, value, endpoint) = (
+        name.to_owned(),
+        value.to_owned(),
+        secrets_endpoint().to_owned(),
+    );
+    let create = async move {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "local", "local", None, None, "tests",
+            ))
+            .http_client(shared::store::http_client(
+                shared::store::TrustRoots::Amazon,
+            ))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("create a secret in the emulator");
+    };
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(create)
+    })
+    .join()
+    .expect("the secret's creation");
 }
 
 /// `ctx`, signing attempt keys with [`TEST_ATTEMPT_SECRET`].

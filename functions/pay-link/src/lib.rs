@@ -23,7 +23,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::chrono::{DateTime, Utc};
 use shared::domain::attempt::{KeyProblem, attempt_id, is_attempt_id};
-use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id, source_ip};
+use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id};
 use shared::page::{
     ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, Page, SOURCE_FIELD,
     State, answer_payment, is_payment_token, origin_of, plain_page, redirect, same_origin,
@@ -199,7 +199,7 @@ async fn handle(
         Some(Ok((_, Some(Ok(test))))) => Some(test.fingerprint.clone()),
         _ => None,
     };
-    let ip = source_ip(req);
+    let ip = ctx.client_ip(req);
     let subjects = FailureSubjects {
         link: &target.link_id,
         livemode: target.owner.livemode,

@@ -22,6 +22,9 @@ pub enum ApiError {
     InvalidFilters(String),
     /// A paging parameter (`offset`, `limit`) is invalid.
     InvalidPage(String),
+    /// The request did not come the only way the API may be reached (through its CloudFront
+    /// distribution, when the WAF fronts it).
+    Forbidden(String),
     /// The path exists, the method does not. Carries the allowed methods.
     MethodNotAllowed(&'static [&'static str]),
     /// The body is larger than the API accepts.
@@ -52,6 +55,7 @@ impl ApiError {
             | Self::InvalidFilters(_)
             | Self::InvalidPage(_)
             | Self::Refused { .. } => 400,
+            Self::Forbidden(_) => 403,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
@@ -71,6 +75,7 @@ impl ApiError {
             Self::InvalidAmount(_) => "invalid_amount",
             Self::InvalidFilters(_) => "invalid_filters",
             Self::InvalidPage(_) => "invalid_page",
+            Self::Forbidden(_) => "forbidden",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -96,6 +101,7 @@ impl ApiError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m)
             | Self::IdempotencyKeyReused(m)
+            | Self::Forbidden(m)
             | Self::Refused { message: m, .. } => m.clone(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed; this path accepts {}",

@@ -48,6 +48,22 @@ pub fn source_ip(req: &Request) -> Option<String> {
     }
 }
 
+/// The buyer's address when the API sits behind CloudFront (the WAF's distribution): the
+/// `X-Forwarded-For` entry CloudFront appended, which is the last one once any entries API Gateway
+/// added for the connection it saw (CloudFront's own address, `sourceIp`) are left out. Entries
+/// before it are the client's own claims and are never trusted.
+pub fn edge_client_ip(req: &Request) -> Option<String> {
+    let connection = source_ip(req);
+    let forwarded = req.headers().get("x-forwarded-for")?.to_str().ok()?;
+    forwarded
+        .split(',')
+        .map(str::trim)
+        .rev()
+        .find(|entry| !entry.is_empty() && Some(*entry) != connection.as_deref())
+        .filter(|entry| entry.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned)
+}
+
 /// The API's domain name as API Gateway serves it (`requestContext.domainName`: set by the
 /// gateway from the API's own domain, not by the client).
 pub fn domain_name(req: &Request) -> Option<String> {
@@ -352,6 +368,46 @@ mod tests {
         // A request made without API Gateway has neither.
         assert_eq!(source_ip(&request(&[], "")), None);
         assert_eq!(api_request_id(&request(&[], "")), None);
+    }
+
+    #[test]
+    fn behind_cloudfront_the_buyer_is_the_entry_cloudfront_appended() {
+        // The chain API Gateway hands on: what the client claimed, then the buyer's address as
+        // CloudFront saw it, then CloudFront's own (the gateway's `sourceIp`).
+        let via_edge = |forwarded: &str| {
+            let event = json!({
+                "version": "2.0", "routeKey": "GET /pay/{id}", "rawPath": "/pay/x",
+                "rawQueryString": "", "headers": {"x-forwarded-for": forwarded},
+                "isBase64Encoded": false,
+                "requestContext": {
+                    "accountId": "1", "apiId": "api", "domainName": "example.test",
+                    "domainPrefix": "example", "requestId": "r", "routeKey": "GET /pay/{id}",
+                    "stage": "$default", "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                    "http": {
+                        "method": "GET", "path": "/pay/x", "protocol": "HTTP/1.1",
+                        "sourceIp": "130.176.0.9", "userAgent": "test"
+                    }
+                }
+            });
+            edge_client_ip(&lambda_http::request::from_str(&event.to_string()).unwrap())
+        };
+        assert_eq!(
+            via_edge("203.0.113.7, 130.176.0.9").as_deref(),
+            Some("203.0.113.7")
+        );
+        // A claim the client made itself is never the answer.
+        assert_eq!(
+            via_edge("10.9.9.9, 198.51.100.4, 130.176.0.9").as_deref(),
+            Some("198.51.100.4")
+        );
+        // Without the gateway's own entry, the last entry is still CloudFront's.
+        assert_eq!(
+            via_edge("10.9.9.9, 2001:db8::1").as_deref(),
+            Some("2001:db8::1")
+        );
+        // Not an address: no address (the failure budget then counts no address).
+        assert_eq!(via_edge("not-an-ip, 130.176.0.9"), None);
+        assert_eq!(edge_client_ip(&request(&[], "")), None);
     }
 
     fn json_request(body: &str) -> Request {

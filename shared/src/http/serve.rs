@@ -1,14 +1,17 @@
 //! Running a function: what it builds once per cold start ([`AppContext`]), the Lambda loop, and
 //! its logs.
 
-use super::request::{api_request_id, basic_username, domain_name, source_ip};
+use super::request::{api_request_id, basic_username, domain_name, edge_client_ip, source_ip};
 use crate::auth::Authenticator;
 use crate::domain::attempt::{AttemptKeys, KeyProblem};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::payments::Payments;
 use crate::processor::{Processor, TestProcessor};
-use crate::secrets::{ATTEMPT_SECRET_ENV, AttemptSecret, secrets_client};
+use crate::secrets::{
+    ATTEMPT_SECRET_ENV, AttemptSecret, ORIGIN_HEADER, ORIGIN_SECRET_ENV, OriginGuard,
+    secrets_client,
+};
 use crate::store::Store;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Body, Error, IntoResponse, Request, Response, service_fn};
@@ -33,6 +36,9 @@ pub struct AppContext {
     /// What the payment functions take the time to be: the system's clock, which tests move
     /// forward to reach a deadline without waiting for it.
     pub clock: Clock,
+    /// Set when CloudFront (with the WAF) fronts the API: requests that did not come through it
+    /// are refused, and the buyer's address is the one CloudFront forwarded.
+    pub origin_guard: Option<OriginGuard>,
 }
 
 /// The system's clock, plus an offset that only tests set.
@@ -77,6 +83,7 @@ impl AppContext {
             payment_base_url: payment_base_url.trim_end_matches('/').to_owned(),
             attempt_secret: AttemptSecret::random(),
             clock: Clock::default(),
+            origin_guard: None,
         }
     }
 
@@ -93,6 +100,13 @@ impl AppContext {
         {
             Some(secret) => AttemptSecret::secrets_manager(secrets_client()?, secret),
             None => AttemptSecret::missing(),
+        };
+        ctx.origin_guard = match std::env::var(ORIGIN_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            Some(secret) => Some(OriginGuard::new(secrets_client()?, secret)),
+            None => None,
         };
         Ok(ctx)
     }
@@ -146,11 +160,21 @@ impl AppContext {
             })
     }
 
+    /// The address of the client that sent `req`: the one API Gateway saw, or, behind CloudFront,
+    /// the one CloudFront forwarded (see [`edge_client_ip`]).
+    pub fn client_ip(&self, req: &Request) -> Option<String> {
+        if self.origin_guard.is_some() {
+            edge_client_ip(req)
+        } else {
+            source_ip(req)
+        }
+    }
+
     /// The caller of `req`: its secret key checked against the store, with its source address
     /// for the failed-lookup budget.
     pub async fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
         let key = basic_username(req);
-        let source = source_ip(req);
+        let source = self.client_ip(req);
         self.auth
             .authenticate(&self.store, key.as_deref(), source.as_deref())
             .await
@@ -171,7 +195,32 @@ where
     init_logging();
     // The context lives as long as the process; leaking it lets every request borrow it freely.
     let context: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
-    run_logged(operation, |req| handler(context, req)).await
+    run_logged(operation, |req| {
+        let guarded = context.origin_guard.as_ref().map(|guard| {
+            let header = req
+                .headers()
+                .get(ORIGIN_HEADER)
+                .map(|v| v.as_bytes().to_vec());
+            (guard, header)
+        });
+        let answer = handler(context, req);
+        async move {
+            if let Some((guard, header)) = guarded {
+                match guard.allows(header.as_deref()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("refused: not through the CloudFront distribution");
+                        return crate::http::response::error_response(ApiError::Forbidden(
+                            "requests reach this API through its CloudFront distribution".into(),
+                        ));
+                    }
+                    Err(error) => return crate::http::response::error_response(error),
+                }
+            }
+            answer.await
+        }
+    })
+    .await
 }
 
 /// [`serve`] for a function that needs no context (no DynamoDB client to build at all).

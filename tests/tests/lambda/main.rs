@@ -37,8 +37,17 @@ impl Session {
     }
 
     fn against(operation: &'static str, table: &str, endpoint: &str) -> Self {
+        Self::with_env(operation, table, endpoint, &[])
+    }
+
+    fn with_env(
+        operation: &'static str,
+        table: &str,
+        endpoint: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         Self {
-            rie: Rie::start(operation, table, endpoint),
+            rie: Rie::start_with(operation, table, endpoint, env),
             operation,
             invocations: Vec::new(),
             secrets: vec![CARD.to_owned()],
@@ -233,6 +242,48 @@ async fn retrieve_link_as_a_lambda_finds_the_link_and_refuses_unknown_ids_and_an
     assert_eq!(found.body["title"], "retrieve me");
     assert_error(&unknown, 404, "not_found");
     assert_error(&anonymous, 401, "authentication_failure");
+    lambda.assert_logs().await;
+}
+
+#[tokio::test]
+async fn behind_cloudfront_a_lambda_refuses_every_request_that_did_not_come_through_it() {
+    // Arrange: the secret CloudFront adds as X-Origin-Verify, as the template generates it.
+    let app = spawn_app().await;
+    let key = app.alice.test_key.clone();
+    let created = app.create_link(&key, TestApp::link_params("edge")).await;
+    let id = created["id"].as_str().unwrap();
+    let value = "0riginVerifyValue0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK";
+    let secret = format!("links-tests-origin-{}", links_tests::table_name());
+    links_tests::create_secret(&secret, &format!(r#"{{"value": "{value}"}}"#));
+    let mut lambda = Session::with_env(
+        "retrieve-link",
+        app.ctx.store.table(),
+        links_tests::dynamodb_endpoint(),
+        &[("ORIGIN_VERIFY_SECRET", &secret)],
+    );
+    lambda.forbid(&key);
+    lambda.forbid(value);
+    let retrieve = || {
+        Event::new("GET /links/{id}", "GET", &format!("/links/{id}"))
+            .id(id)
+            .key(&key)
+    };
+
+    // Act
+    let direct = lambda.invoke(retrieve()).await;
+    let guessed = lambda
+        .invoke(retrieve().header("x-origin-verify", &value[..value.len() - 1]))
+        .await;
+    let through_cloudfront = lambda
+        .invoke(retrieve().header("x-origin-verify", value))
+        .await;
+
+    // Assert: refused before anything else (even the key) is looked at, and never the value.
+    assert_error(&direct, 403, "forbidden");
+    assert_error(&guessed, 403, "forbidden");
+    assert!(!direct.text.contains(value) && !guessed.text.contains(value));
+    assert_json(&through_cloudfront, 200);
+    assert_eq!(through_cloudfront.body["id"], id);
     lambda.assert_logs().await;
 }
 

@@ -121,13 +121,9 @@ pub struct LambdaResponse {
 
 impl Rie {
     /// Starts `function` with the environment Lambda would give it (see template.yaml), pointed at
-    /// the DynamoDB at `endpoint` (the harness's DynamoDB Local, usually) and `table`. The emulator
-    /// only execs the bootstrap on the first invocation.
-    pub fn start(function: &str, table: &str, endpoint: &str) -> Self {
-        Self::start_with(function, table, endpoint, &[])
-    }
-
-    /// [`Rie::start`], with more environment variables (or other values for its own).
+    /// the DynamoDB at `endpoint` (the harness's DynamoDB Local, usually) and `table`, plus `env`
+    /// (more variables, or other values for its own). The emulator only execs the bootstrap on
+    /// the first invocation.
     pub fn start_with(function: &str, table: &str, endpoint: &str, env: &[(&str, &str)]) -> Self {
         let command = bootstrap_command(function);
         let (port, api_port) = (free_port(), free_port());
