@@ -155,6 +155,66 @@ async fn a_payment_whose_answer_was_lost_is_recorded_once_from_the_processor() {
 }
 
 #[tokio::test]
+async fn a_link_destroyed_after_the_processor_charged_but_before_it_was_recorded_is_undone() {
+    let mut app = spawn_app().await;
+    let processor = app.faulty_processor();
+    let (link, path) = link_of(&app, "destroyed mid-payment").await;
+    let id = link["id"].as_str().unwrap();
+    processor.arm(Fault::HangAfterCharge);
+    let form = card_form(&path, GOOD_CARD);
+    killed(StdDuration::from_millis(500), post(&app, &path, &form)).await;
+    processor.arm(Fault::None);
+
+    // The merchant destroys the link meanwhile: nothing is recorded against it yet.
+    let destroyed = app
+        .call("DELETE", &format!("/links/{id}"))
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    assert_eq!(destroyed.status, 200);
+    assert_eq!(destroyed.body["charges"]["total"], 0);
+
+    // The buyer's reload finds the processor's charge, which the link can no longer take: it is
+    // released at the processor, and the buyer is told so.
+    let reload = post(&app, &path, &form).await;
+    assert_eq!(reload.status, 410, "{}", reload.text);
+    assert!(
+        reload.text.contains("Nothing was charged"),
+        "{}",
+        reload.text
+    );
+    assert!(charges(&app).await.is_empty());
+    let ledger = app.items_where("pk", "TESTPSP#").await;
+    let processor_charges: Vec<_> = ledger
+        .iter()
+        .filter(|item| {
+            item.get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with("CHRG#"))
+        })
+        .collect();
+    assert_eq!(processor_charges.len(), 1, "{ledger:?}");
+    let status = processor_charges[0]
+        .get("state")
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    assert!(
+        matches!(status.as_deref(), Some("reversed" | "expired")),
+        "{status:?}"
+    );
+    // Swept later, and posted again: still nothing.
+    app.sweep_after(Duration::minutes(3)).await;
+    assert!(
+        post(&app, &path, &form)
+            .await
+            .text
+            .contains("Nothing was charged")
+    );
+    assert!(charges(&app).await.is_empty());
+    app.assert_counters_agree(&app.alice.test()).await;
+}
+
+#[tokio::test]
 async fn a_processor_that_does_not_answer_leaves_the_buyer_told_the_truth_later() {
     let mut app = spawn_app().await;
     let processor = app.faulty_processor();

@@ -421,3 +421,61 @@ async fn a_multiple_use_link_takes_every_authenticated_buyer() {
     assert_eq!(app.events_of("charge.complete").await.len(), 20);
     app.assert_counters_agree(&app.alice.test()).await;
 }
+
+#[tokio::test]
+async fn a_charge_begun_before_its_link_was_destroyed_completes_and_the_destroy_lists_it() {
+    // As with Omise: destroying a link stops new payments, not one its buyer already began. The
+    // merchant hears of it in the destroy's answer (and its event) and may refund it.
+    let app = spawn_app().await;
+    let (link, path) = secured_link(&app, "destroyed at the bank").await;
+    let id = link["id"].as_str().unwrap();
+    let bank = start(&app, &path, GOOD_CARD).await;
+
+    let destroyed = app
+        .call("DELETE", &format!("/links/{id}"))
+        .key(&app.alice.test_key)
+        .send()
+        .await;
+    assert_eq!(destroyed.status, 200);
+    assert_eq!(destroyed.body["charges"]["total"], 1);
+    assert_eq!(destroyed.body["charges"]["data"][0]["status"], "pending");
+    let announced = app.events_of("link.destroy").await;
+    assert_eq!(
+        announced[0]["data"]["charges"]["data"][0]["status"],
+        "pending"
+    );
+    // No one else can begin paying it.
+    assert_eq!(open(&app, &path).await.status, 410);
+
+    let answered = answer(&app, &bank, "authenticate").await;
+    let receipt = follow(&app, &answered).await;
+    assert_eq!(receipt.status, 200, "{}", receipt.text);
+    assert!(
+        receipt.text.contains("Payment successful"),
+        "{}",
+        receipt.text
+    );
+    let charge = &app.get("/charges").await["data"][0];
+    assert_eq!(
+        (&charge["status"], &charge["paid"]),
+        (&json!("successful"), &json!(true))
+    );
+    assert_eq!(app.events_of("charge.complete").await.len(), 1);
+    let link = app.get(&format!("/links/{id}")).await;
+    assert_eq!(
+        (&link["deleted"], &link["charges"]["total"]),
+        (&json!(true), &json!(1))
+    );
+    // Refundable as any other successful charge.
+    let refund = app
+        .call(
+            "POST",
+            &format!("/charges/{}/refunds", charge["id"].as_str().unwrap()),
+        )
+        .key(&app.alice.test_key)
+        .form("amount=10000")
+        .send()
+        .await;
+    assert_eq!(refund.status, 200, "{:?}", refund.body);
+    app.assert_counters_agree(&app.alice.test()).await;
+}
