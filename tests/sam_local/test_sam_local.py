@@ -264,6 +264,75 @@ def test_the_qr_code_a_payment_and_the_links_charges_through_their_own_functions
     assert call("GET", f"/charges/{charge['id']}").json["id"] == charge["id"]
 
 
+def form_field(text, form_id, name):
+    """The value of the hidden field `name` in the page's form `form_id`."""
+    form = text[text.index(f'<form id="{form_id}"'):]
+    return form.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
+
+def local_path(location):
+    """A redirect's target as a path of this API (the payment base URL is the API's own /pay)."""
+    assert location.startswith(API), location
+    return location[len(API):]
+
+
+def test_promptpay_3d_secure_and_refunds_through_their_own_functions():
+    # PromptPay (pay-link, payment-complete, payment-qr, mark-charge-paid / -failed).
+    link = create(title="พร้อมเพย์", multiple="true")
+    token = link["payment_uri"].rsplit("/", 1)[1]
+    page = call("GET", f"/pay/{token}", key=None)
+    started = call("POST", f"/pay/{token}", key=None, headers={"Origin": API}, data={
+        "attempt": form_field(page.text, "promptpay", "attempt"), "lang": "en",
+        "source_type": "promptpay",
+    })
+    assert started.status == 303, started
+    waiting = call("GET", local_path(started.headers["Location"]), key=None)
+    assert waiting.status == 200 and "<svg" in waiting.text, waiting
+    assert waiting.headers["Refresh"].startswith("5"), waiting.headers
+    [pending] = call("GET", f"/links/{link['id']}/charges").json["data"]
+    assert (pending["status"], pending["source"]["type"]) == ("pending", "promptpay"), pending
+    qr = call("GET", local_path(pending["source"]["scannable_code"]["image"]["download_uri"]), key=None)
+    assert qr.status == 200 and qr.headers["Content-Type"] == "image/svg+xml", qr
+    paid = call("POST", f"/charges/{pending['id']}/mark_as_paid")
+    assert (paid.status, paid.json["status"]) == (200, "successful"), paid
+    receipt = call("GET", local_path(started.headers["Location"]), key=None)
+    assert "Payment successful" in receipt.text, receipt
+    assert_error(call("POST", f"/charges/{pending['id']}/mark_as_failed"), 400, "invalid_charge",
+                 "charge is not pending: it is successful")
+
+    # Refunds (create-refund, list-refunds, retrieve-refund).
+    refund = call("POST", f"/charges/{pending['id']}/refunds", data={"amount": 10000})
+    assert refund.status == 200 and refund.json["object"] == "refund", refund
+    listed = call("GET", f"/charges/{pending['id']}/refunds")
+    assert [r["id"] for r in listed.json["data"]] == [refund.json["id"]], listed
+    retrieved = call("GET", f"/charges/{pending['id']}/refunds/{refund.json['id']}")
+    assert retrieved.json == refund.json, retrieved
+    assert call("GET", f"/charges/{pending['id']}").json["refunded"] == 10000
+
+    # 3-D Secure (authentication-page, authenticate-payment), on an account that has it on.
+    secure_key = env("LINKS_3DS_TEST_KEY")
+    answer = call("POST", "/links", key=secure_key, data={
+        "amount": 50000, "currency": "thb", "title": "สามดีซีเคียว", "description": "3DS"})
+    token = answer.json["payment_uri"].rsplit("/", 1)[1]
+    page = call("GET", f"/pay/{token}", key=None)
+    started = call("POST", f"/pay/{token}", key=None, headers={"Origin": API}, data={
+        "attempt": form_field(page.text, "card", "attempt"), "lang": "en", "name": "Somchai Jaidee",
+        "number": "4242424242424242", "expiration_month": "12", "expiration_year": "2031",
+        "security_code": "123",
+    })
+    assert started.status == 303, started
+    bank_path = local_path(started.headers["Location"])
+    bank = call("GET", bank_path, key=None)
+    assert bank.status == 200 and ">Authenticate</button>" in bank.text, bank
+    payment = urllib.parse.parse_qs(urllib.parse.urlsplit(bank_path).query)["payment"][0]
+    answered = call("POST", bank_path.split("?")[0] + f"?payment={payment}", key=None,
+                    headers={"Origin": API}, data={"payment": payment, "action": "authenticate",
+                                                   "lang": "en"})
+    assert answered.status == 303, answered
+    back = call("GET", local_path(answered.headers["Location"]), key=None)
+    assert back.status == 200 and "Payment successful" in back.text, back
+
+
 def test_a_creates_event_listed_and_retrieved_through_the_event_functions():
     title = "เหตุการณ์ — สร้างลิงก์"
     link = create(title=title)
