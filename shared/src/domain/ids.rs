@@ -155,11 +155,6 @@ pub fn new_payment_token() -> String {
     base36(random_bits(12), 19).to_ascii_uppercase()
 }
 
-/// A payment form's attempt key (128 random bits): names one submission of one form.
-pub fn new_attempt_key() -> String {
-    base36(random_bits(16), 25)
-}
-
 /// A new account id (80 random bits).
 pub fn new_account_id() -> String {
     format!("acct_{}", base36(random_bits(10), 16))

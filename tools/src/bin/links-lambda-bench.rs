@@ -272,6 +272,13 @@ impl Instance {
             .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
             .env("TABLE_NAME", table)
             .env("PAYMENT_BASE_URL", PAYMENT_BASE_URL)
+            // The attempt key secret in the Secrets Manager emulator (scripts/bench-lambda), as
+            // the template gives it to the page functions: read on their first form.
+            .env("ATTEMPT_KEY_SECRET", attempt_secret_name())
+            .env(
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap_or_default(),
+            )
             .env("TZ", ":UTC")
             .env("_HANDLER", "bootstrap")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -567,6 +574,12 @@ fn workload(name: &str, key: &str, ids: &Ids) -> (Bytes, u16) {
     }
 }
 
+/// The attempt key secret's name, which scripts/bench-lambda created in the emulator.
+fn attempt_secret_name() -> String {
+    std::env::var("ATTEMPT_KEY_SECRET")
+        .expect("ATTEMPT_KEY_SECRET is not set: run the bench through scripts/bench-lambda")
+}
+
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -727,7 +740,12 @@ async fn main() {
         CreateOutcome::Created { link, .. } => *link,
         CreateOutcome::Replayed { .. } => unreachable!("no idempotency key was given"),
     };
-    let ctx = shared::AppContext::new(store.clone(), PAYMENT_BASE_URL);
+    let mut ctx = shared::AppContext::new(store.clone(), PAYMENT_BASE_URL);
+    // The functions' own secret, so that the form signed here is one pay-link takes.
+    ctx.attempt_secret = shared::secrets::AttemptSecret::secrets_manager(
+        shared::secrets::secrets_client().expect("a Secrets Manager client"),
+        attempt_secret_name(),
+    );
     let uri = paid.payment_uri(PAYMENT_BASE_URL);
     let card = shared::domain::card::CardDetails {
         name: "Bench".into(),
@@ -777,7 +795,7 @@ async fn main() {
         form: format!(
             "attempt={}&lang=th&name=Bench&number=4242424242424242&expiration_month=12\
              &expiration_year=2031&security_code=123",
-            shared::domain::ids::new_attempt_key()
+            keys.issue(&paid.payment_token, Utc::now())
         ),
     };
 
