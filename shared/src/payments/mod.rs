@@ -289,7 +289,24 @@ impl<'a> Payments<'a> {
                     ));
                 };
                 match self.processor.retrieve(&attempt.owner, &id).await {
-                    Ok(Some(charge)) => self.settle(attempt, None, charge, now).await,
+                    // Still waiting, and in time: as recorded, with nothing to write (a PromptPay
+                    // page refreshing every few seconds costs its reads only).
+                    Ok(Some(charge)) if !charge.status.is_final() && !attempt.overdue(now) => {
+                        charge
+                            .check(
+                                &attempt.gateway_key,
+                                &recorded.link,
+                                &attempt.id,
+                                recorded.amount,
+                                &recorded.currency,
+                            )
+                            .map_err(ApiError::internal)?;
+                        Ok(Standing::Charged(Box::new(recorded)))
+                    }
+                    Ok(Some(charge)) => {
+                        self.settle_recorded(attempt, None, Some(recorded), charge, now)
+                            .await
+                    }
                     Ok(None) => Err(ApiError::internal(format!(
                         "the processor has no charge {id}"
                     ))),
@@ -345,6 +362,19 @@ impl<'a> Payments<'a> {
         &self,
         attempt: &Attempt,
         link: Option<&Link>,
+        charge: ProcessorCharge,
+        now: DateTime<Utc>,
+    ) -> Result<Standing, ApiError> {
+        self.settle_recorded(attempt, link, None, charge, now).await
+    }
+
+    /// [`Payments::settle`], given the attempt's charge as recorded when the caller has just
+    /// read it (a pending attempt's), so that it is not read twice.
+    async fn settle_recorded(
+        &self,
+        attempt: &Attempt,
+        link: Option<&Link>,
+        recorded: Option<Charge>,
         mut charge: ProcessorCharge,
         now: DateTime<Utc>,
     ) -> Result<Standing, ApiError> {
@@ -413,7 +443,10 @@ impl<'a> Payments<'a> {
                 }
             }
             AttemptState::Pending => {
-                let before = self.recorded(attempt).await?;
+                let before = match recorded {
+                    Some(charge) => charge,
+                    None => self.recorded(attempt).await?,
+                };
                 if before.status.is_final() || !charge.status.is_final() {
                     return Ok(Standing::Charged(Box::new(before)));
                 }
@@ -601,7 +634,10 @@ impl<'a> Payments<'a> {
                 return Err(ApiError::ServiceUnavailable(cause));
             }
         };
-        match self.settle(&attempt, None, answer, now).await? {
+        match self
+            .settle_recorded(&attempt, None, Some(charge), answer, now)
+            .await?
+        {
             Standing::Charged(recorded) => Ok(*recorded),
             other => Err(ApiError::internal(format!(
                 "a marked charge stands as {other:?}"
