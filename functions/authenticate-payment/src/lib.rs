@@ -11,7 +11,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id};
 use shared::page::{
-    LANG_FIELD, Lang, answer_page, is_payment_token, origin_of, plain_page, redirect, same_origin,
+    LANG_FIELD, Lang, answer_page, is_payment_token, plain_page, redirect, refuse_cross_site,
     unknown_link,
 };
 use shared::{ApiError, AppContext};
@@ -55,15 +55,8 @@ async fn handle(
         return Ok(unknown_link(lang));
     }
     let base = ctx.payment_base(req)?;
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if !same_origin(header("sec-fetch-site"), header("origin"), origin_of(&base)) {
-        tracing::warn!("authentication refused: not posted from the page");
-        return Ok(plain_page(
-            StatusCode::FORBIDDEN,
-            lang,
-            t.page_title,
-            t.cross_site,
-        ));
+    if let Some(refused) = refuse_cross_site(req, &base, lang, "authentication") {
+        return Ok(refused);
     }
     let passed = match value(fields, "action") {
         Some("authenticate") => true,

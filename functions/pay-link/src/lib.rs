@@ -26,8 +26,7 @@ use shared::domain::attempt::{KeyProblem, attempt_id, is_attempt_id};
 use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id};
 use shared::page::{
     ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, Page, SOURCE_FIELD,
-    State, answer_payment, is_payment_token, origin_of, plain_page, redirect, same_origin,
-    unknown_link,
+    State, answer_payment, is_payment_token, plain_page, redirect, refuse_cross_site, unknown_link,
 };
 use shared::payments::{PayRequest, Progress};
 use shared::processor::Payment;
@@ -111,15 +110,8 @@ async fn handle(
         return Ok(unknown_link(lang));
     }
     let base = ctx.payment_base(req)?;
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if !same_origin(header("sec-fetch-site"), header("origin"), origin_of(&base)) {
-        tracing::warn!("payment refused: not posted from the payment page");
-        return Ok(plain_page(
-            StatusCode::FORBIDDEN,
-            lang,
-            t.page_title,
-            t.cross_site,
-        ));
+    if let Some(refused) = refuse_cross_site(req, &base, lang, "payment") {
+        return Ok(refused);
     }
     let malformed = || {
         Ok(plain_page(

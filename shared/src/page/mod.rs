@@ -964,6 +964,28 @@ pub fn same_origin(
     }
 }
 
+/// The `403` page for a form post that did not come from the payment page at `base` (see
+/// [`same_origin`]), or `None` for one that did. `what` names the form in the warning logged.
+pub fn refuse_cross_site(
+    req: &lambda_http::Request,
+    base: &str,
+    lang: Lang,
+    what: &str,
+) -> Option<Response<Body>> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if same_origin(header("sec-fetch-site"), header("origin"), origin_of(base)) {
+        return None;
+    }
+    tracing::warn!("{what} refused: not posted from the payment page");
+    let t = lang.t();
+    Some(plain_page(
+        StatusCode::FORBIDDEN,
+        lang,
+        t.page_title,
+        t.cross_site,
+    ))
+}
+
 /// The origin (`scheme://host[:port]`) of an absolute URL.
 pub fn origin_of(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);

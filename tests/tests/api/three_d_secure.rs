@@ -88,6 +88,18 @@ async fn a_card_waits_for_its_bank_then_pays_the_link() {
         .await;
     assert!(thai.text.contains("ยืนยันตัวตน"), "{}", thai.text);
 
+    // An answer posted from another site is refused, and changes nothing.
+    let payment = query_param(&bank, "payment").unwrap();
+    let forged = app
+        .call("POST", &format!("{path}/authorize?payment={payment}"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&format!("payment={payment}&action=authenticate&lang=en"))
+        .send()
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.text);
+    assert_eq!(app.get("/charges").await["data"][0]["status"], "pending");
+
     // Authenticated: back to the return page, which shows the receipt.
     let answered = answer(&app, &bank, "authenticate").await;
     let back = location(&answered);
