@@ -54,6 +54,16 @@ class Answer:
         return f"{self.status} {self.text[:500]}"
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to check (a 303 to the bank page, say), not to follow."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirects)
+
+
 def call(method, path, key=KEY, data=None, headers=None):
     """One request to the gateway. `data`: a dict (form-encoded), bytes or None."""
     headers = dict(headers or {})
@@ -64,7 +74,7 @@ def call(method, path, key=KEY, data=None, headers=None):
         headers["Authorization"] = "Basic " + b64encode(f"{key}:".encode()).decode()
     request = urllib.request.Request(API + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with OPENER.open(request, timeout=60) as response:
             return Answer(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.headers, error.read())
