@@ -527,6 +527,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A live event, in its account's live partition, is read as live: the mode picks the
+        // endpoint and the signing secret it goes out under.
+        let live_id = ids::new_event_id(true, Utc::now());
+        match read_record(&record(
+            "INSERT",
+            "ACCT#acct_1#live",
+            &format!("EVNT#{live_id}"),
+            Some("{}"),
+        )) {
+            Record::Event(e) => {
+                assert_eq!(
+                    (e.owner.account_id.as_str(), e.owner.livemode),
+                    ("acct_1", true)
+                );
+                assert_eq!(e.id, live_id);
+            }
+            other => panic!("{other:?}"),
+        }
         // A delivery recorded on the event, a link, a counter: not new events.
         assert_eq!(
             read_record(&record("MODIFY", "ACCT#acct_1#test", &sk, Some("{}"))),
@@ -548,6 +566,9 @@ mod tests {
         for damaged in [
             record("INSERT", "ACCT#acct_1#test", &sk, None),
             record("INSERT", "nonsense", &sk, Some("{}")),
+            // A test event id in a live partition, and a partition of no mode.
+            record("INSERT", "ACCT#acct_1#live", &sk, Some("{}")),
+            record("INSERT", "ACCT#acct_1#other", &sk, Some("{}")),
             // A live event id in a test partition.
             record(
                 "INSERT",

@@ -110,3 +110,144 @@ async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     assert!(!output.contains(&secret), "the signing secret was logged");
     assert!(output.contains("test-only webhook settings are on"));
 }
+
+#[tokio::test]
+async fn a_live_event_goes_out_to_the_live_endpoint_under_the_live_secret() {
+    // Arrange: only alice's live mode has an endpoint; her test mode has none.
+    let app = links_tests::spawn_app().await;
+    app.ctx.store.enable_stream().await.unwrap();
+    let live = shared::domain::principal::Principal {
+        account_id: app.alice.id.clone(),
+        livemode: true,
+    };
+    let mut stream =
+        StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
+    let secret = app
+        .ctx
+        .store
+        .set_webhook(
+            &live,
+            "https://127.0.0.1:9/not-yet",
+            shared::chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .new_secret
+        .unwrap();
+    let receiver = Receiver::start(&secret, &[]);
+    app.ctx
+        .store
+        .set_webhook(&live, &receiver.url("/hooks"), shared::chrono::Utc::now())
+        .await
+        .unwrap();
+    let rie = delivery_function(&app, &receiver);
+    app.create_link(&app.alice.test_key, TestApp::link_params("ทดสอบ"))
+        .await;
+    let link = app
+        .create_link(&app.alice.live_key, TestApp::link_params("ของจริง"))
+        .await;
+
+    // Act
+    let answer = rie.invoke_raw(&lambda_event(&stream.read().await)).await;
+
+    // Assert: the live link's event, and only it, arrived signed with the live secret.
+    assert_eq!(
+        answer["batchItemFailures"],
+        Value::Array(vec![]),
+        "{answer}"
+    );
+    let accepted = receiver.wait_accepted(1, Duration::from_secs(10)).await;
+    let events = app
+        .call("GET", "/events")
+        .key(&app.alice.live_key)
+        .send()
+        .await;
+    let [event] = events.body["data"].as_array().unwrap().as_slice() else {
+        panic!("one live event: {}", events.text);
+    };
+    assert_eq!(accepted.len(), 1, "{accepted:?}\n{}", rie.output());
+    assert_eq!(accepted[0]["event_id"], event["id"]);
+    assert_eq!(accepted[0]["verified"], true);
+    let body: Value = serde_json::from_str(accepted[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&body["key"], &body["livemode"], &body["data"]["id"]),
+        (&Value::from("link.create"), &Value::from(true), &link["id"])
+    );
+    assert_eq!(receiver.received().len(), 1, "the test event went nowhere");
+}
+
+#[tokio::test]
+async fn the_bootstrap_refuses_a_loopback_endpoint_unless_its_test_setting_is_1() {
+    // The deployed function has no WEBHOOK_TEST_ALLOW_LOOPBACK: an endpoint that resolves to
+    // loopback (or any other non-public address) is refused when it comes to send, without
+    // connecting. Any value but `1` is the same as none.
+    for setting in [None, Some("0"), Some("true")] {
+        let app = links_tests::spawn_app().await;
+        app.ctx.store.enable_stream().await.unwrap();
+        let owner = app.alice.test();
+        let mut stream =
+            StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
+        let secret = app
+            .ctx
+            .store
+            .set_webhook(
+                &owner,
+                "https://127.0.0.1:9/not-yet",
+                shared::chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .new_secret
+            .unwrap();
+        let receiver = Receiver::start(&secret, &[]);
+        app.ctx
+            .store
+            .set_webhook(&owner, &receiver.url("/hooks"), shared::chrono::Utc::now())
+            .await
+            .unwrap();
+        let cert = receiver.cert_path();
+        let mut env = vec![
+            ("AWS_LAMBDA_FUNCTION_TIMEOUT", "60"),
+            ("WEBHOOK_TIMEOUT_SECONDS", "5"),
+            ("WEBHOOK_TEST_TRUST_PEM", cert.to_str().unwrap()),
+        ];
+        if let Some(value) = setting {
+            env.push(("WEBHOOK_TEST_ALLOW_LOOPBACK", value));
+        }
+        let rie = Rie::start_with(
+            "deliver-webhooks",
+            app.ctx.store.table(),
+            links_tests::dynamodb_endpoint(),
+            &env,
+        );
+        app.create_link(&app.alice.test_key, TestApp::link_params("x"))
+            .await;
+
+        let answer = rie.invoke_raw(&lambda_event(&stream.read().await)).await;
+
+        assert_eq!(
+            answer["batchItemFailures"],
+            Value::Array(vec![]),
+            "{setting:?}: {answer}"
+        );
+        assert!(
+            receiver.received().is_empty(),
+            "{setting:?}: {:?}",
+            receiver.received()
+        );
+        let events = app
+            .call("GET", "/events")
+            .key(&app.alice.test_key)
+            .send()
+            .await;
+        let delivery = &events.body["data"][0]["webhook_deliveries"][0];
+        assert_eq!(
+            delivery["status"],
+            Value::Null,
+            "{setting:?}: {}",
+            events.text
+        );
+        let error = delivery["error"].as_str().unwrap_or_default();
+        assert!(error.contains("refused"), "{setting:?}: {}", events.text);
+    }
+}
