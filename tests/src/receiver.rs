@@ -3,7 +3,10 @@
 //! signature with Python's own `hmac` (an implementation independent of the Rust one) and logs
 //! what it received.
 
+use crate::TestApp;
 use serde_json::Value;
+use shared::domain::principal::Principal;
+use shared::validate::DestinationPolicy;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -186,4 +189,50 @@ impl Drop for Receiver {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Sets `owner`'s endpoint to `url` and returns the secret the receiver must verify with.
+pub async fn set_endpoint(app: &TestApp, owner: &Principal, url: &str) -> String {
+    shared::validate::parse_endpoint(
+        url,
+        DestinationPolicy {
+            allow_loopback_for_tests: true,
+        },
+    )
+    .expect("a loopback endpoint, allowed in tests");
+    let set = app
+        .ctx
+        .store
+        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .await
+        .expect("set the endpoint");
+    set.new_secret.expect("a new endpoint's secret")
+}
+
+/// Gives `owner` an endpoint at a new receiver that verifies with the endpoint's own secret
+/// (started with `options`): the endpoint is set first, for its secret, then pointed at the
+/// receiver, keeping the secret.
+pub async fn endpoint_with_receiver(
+    app: &TestApp,
+    owner: &Principal,
+    options: &[&str],
+) -> Receiver {
+    let secret = set_endpoint(app, owner, "https://127.0.0.1:9/not-yet").await;
+    let receiver = Receiver::start(&secret, options);
+    repoint(app, owner, &receiver.url("/hooks")).await;
+    receiver
+}
+
+/// Points `owner`'s endpoint at another URL; it keeps its secret.
+pub async fn repoint(app: &TestApp, owner: &Principal, url: &str) {
+    let set = app
+        .ctx
+        .store
+        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        set.new_secret.is_none(),
+        "an existing endpoint keeps its secret"
+    );
 }

@@ -5,7 +5,7 @@
 
 use crate::rie::Rie;
 use links_tests::TestApp;
-use links_tests::receiver::Receiver;
+use links_tests::receiver::{Receiver, endpoint_with_receiver};
 use links_tests::streams::{StreamReader, lambda_event, scheduled_event};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -122,24 +122,7 @@ async fn a_live_event_goes_out_to_the_live_endpoint_under_the_live_secret() {
     };
     let mut stream =
         StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
-    let secret = app
-        .ctx
-        .store
-        .set_webhook(
-            &live,
-            "https://127.0.0.1:9/not-yet",
-            shared::chrono::Utc::now(),
-        )
-        .await
-        .unwrap()
-        .new_secret
-        .unwrap();
-    let receiver = Receiver::start(&secret, &[]);
-    app.ctx
-        .store
-        .set_webhook(&live, &receiver.url("/hooks"), shared::chrono::Utc::now())
-        .await
-        .unwrap();
+    let receiver = endpoint_with_receiver(&app, &live, &[]).await;
     let rie = delivery_function(&app, &receiver);
     app.create_link(&app.alice.test_key, TestApp::link_params("ทดสอบ"))
         .await;
@@ -187,24 +170,7 @@ async fn the_bootstrap_refuses_a_loopback_endpoint_unless_its_test_setting_is_1(
         let owner = app.alice.test();
         let mut stream =
             StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
-        let secret = app
-            .ctx
-            .store
-            .set_webhook(
-                &owner,
-                "https://127.0.0.1:9/not-yet",
-                shared::chrono::Utc::now(),
-            )
-            .await
-            .unwrap()
-            .new_secret
-            .unwrap();
-        let receiver = Receiver::start(&secret, &[]);
-        app.ctx
-            .store
-            .set_webhook(&owner, &receiver.url("/hooks"), shared::chrono::Utc::now())
-            .await
-            .unwrap();
+        let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
         let cert = receiver.cert_path();
         let mut env = vec![
             ("AWS_LAMBDA_FUNCTION_TIMEOUT", "60"),

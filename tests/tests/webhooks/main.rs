@@ -13,7 +13,7 @@ mod send;
 
 use deliver_webhooks::Deliverer;
 use deliver_webhooks::send::Sender;
-use links_tests::receiver::Receiver;
+pub use links_tests::receiver::{Receiver, endpoint_with_receiver, repoint, set_endpoint};
 use links_tests::streams::{StreamReader, lambda_event, scheduled_event};
 use links_tests::{PAYMENT_BASE, TestApp, TestResponse, dynamodb_endpoint, spawn_app};
 use serde_json::Value;
@@ -53,24 +53,6 @@ pub fn deliverer_at(
         schedule: RetrySchedule::scaled(scale),
         attempt_timeout: timeout,
     }
-}
-
-/// Sets `owner`'s endpoint to `url` and returns the secret the receiver must verify with.
-pub async fn set_endpoint(app: &TestApp, owner: &Principal, url: &str) -> String {
-    shared::validate::parse_endpoint(
-        url,
-        DestinationPolicy {
-            allow_loopback_for_tests: true,
-        },
-    )
-    .expect("a loopback endpoint, allowed in tests");
-    let set = app
-        .ctx
-        .store
-        .set_webhook(owner, url, shared::chrono::Utc::now())
-        .await
-        .expect("set the endpoint");
-    set.new_secret.expect("a new endpoint's secret")
 }
 
 /// Lambda's event source mapping, played: reads the table's stream and hands the records to the
@@ -143,34 +125,6 @@ pub async fn sweep_until(
         sweep(deliverer).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Gives `owner` an endpoint at a new receiver that verifies with the endpoint's own secret
-/// (started with `options`): the endpoint is set first, for its secret, then pointed at the
-/// receiver, keeping the secret.
-pub async fn endpoint_with_receiver(
-    app: &TestApp,
-    owner: &Principal,
-    options: &[&str],
-) -> Receiver {
-    let secret = set_endpoint(app, owner, "https://127.0.0.1:9/not-yet").await;
-    let receiver = Receiver::start(&secret, options);
-    repoint(app, owner, &receiver.url("/hooks")).await;
-    receiver
-}
-
-/// Points `owner`'s endpoint at another URL; it keeps its secret.
-pub async fn repoint(app: &TestApp, owner: &Principal, url: &str) {
-    let set = app
-        .ctx
-        .store
-        .set_webhook(owner, url, shared::chrono::Utc::now())
-        .await
-        .unwrap();
-    assert!(
-        set.new_secret.is_none(),
-        "an existing endpoint keeps its secret"
-    );
 }
 
 /// The event ids of `owner`'s events, oldest first, through the API.
