@@ -225,12 +225,7 @@ impl Charge {
             link: link.id.clone(),
             amount: link.amount,
             currency: link.currency.code.to_owned(),
-            // As Omise describes a link's charge: the title, a blank line, the description.
-            description: if link.description.is_empty() {
-                link.title.clone()
-            } else {
-                format!("{}\n\n{}", link.title, link.description)
-            },
+            description: link.charge_description(),
             status: Status::Pending,
             failure_code: None,
             transaction: None,

@@ -71,6 +71,15 @@ pub struct Hold {
 }
 
 impl Link {
+    /// A charge's description, as Omise describes a link's charge: the title, a blank line, the
+    /// description (or the title alone).
+    pub fn charge_description(&self) -> String {
+        if self.description.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{}\n\n{}", self.title, self.description)
+        }
+    }
     /// A new, unused link owned by `owner`, created at `now`: its id starts with `now`.
     pub fn new(owner: &Principal, new: &NewLink, now: DateTime<Utc>) -> Self {
         Self {

@@ -154,7 +154,7 @@ impl<'a> Payments<'a> {
             livemode: link.livemode,
         };
         let method = match request.payment {
-            Payment::Card(_) => Method::Card,
+            Payment::Card(_) | Payment::Token(_) => Method::Card,
             Payment::PromptPay => Method::PromptPay,
         };
         let now = request.now;
@@ -198,6 +198,8 @@ impl<'a> Payments<'a> {
                             return_uri: &return_uri,
                             payment_uri: request.payment_uri,
                             expires_at: deadline,
+                            description: &link.charge_description(),
+                            ip: request.ip.as_deref(),
                             link: &link.id,
                             attempt: &attempt.id,
                             now,

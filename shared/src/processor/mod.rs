@@ -23,9 +23,11 @@
 //! - its card fingerprint is the gateway's (or an HMAC under a secret key): a plain hash of a
 //!   card number is reversible by trying every number.
 
+pub mod omise;
 pub mod test_cards;
 mod test_processor;
 
+pub use omise::{OmiseApi, OmiseProcessor};
 pub use test_processor::TestProcessor;
 
 use crate::domain::card::{Card, CardDetails};
@@ -39,8 +41,12 @@ use std::fmt;
 
 /// What is being paid with.
 pub enum Payment<'a> {
-    /// A card as the buyer typed it (test mode only: live cards will be tokenised in the browser).
+    /// A card as the buyer typed it (test mode's built-in processor only: a live card is
+    /// tokenised in the buyer's browser and never reaches the service).
     Card(&'a CardDetails),
+    /// A one-use token for a card in the gateway's vault (`tokn_…`), made by the gateway's script
+    /// in the buyer's browser.
+    Token(&'a str),
     /// A PromptPay QR code the buyer pays from their banking app.
     PromptPay,
 }
@@ -63,6 +69,10 @@ pub struct ChargeRequest<'a> {
     pub payment_uri: &'a str,
     /// When a pending charge ends if nothing else ends it.
     pub expires_at: DateTime<Utc>,
+    /// What the charge is for, as the merchant's gateway dashboard shows it.
+    pub description: &'a str,
+    /// The buyer's address, for the gateway's fraud checks.
+    pub ip: Option<&'a str>,
     /// The charge's metadata: the link and the attempt it pays, checked on every answer.
     pub link: &'a str,
     pub attempt: &'a str,

@@ -103,6 +103,12 @@ impl TestProcessor {
                     (false, _) => end(&mut charge, test.declined, livemode),
                 }
             }
+            Payment::Token(_) => {
+                return Err(ProcessorError::Refused(
+                    "the built-in test processor has no card vault: a token is the gateway's"
+                        .into(),
+                ));
+            }
             Payment::PromptPay => {
                 charge.source = Some(Source {
                     id: ids::new_plain_id("src", livemode),
