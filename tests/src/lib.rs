@@ -12,6 +12,7 @@
 pub mod buyer;
 pub mod faults;
 mod iam;
+pub mod omise;
 pub mod processor;
 pub mod receiver;
 pub mod streams;
