@@ -46,6 +46,20 @@ start_secrets_manager() {
   "$ROOT/scripts/secrets-manager" "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
   wait_for_port "$port" 60
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$port"
+  # moto serves every service on its one port: KMS, for the sealed gateway keys, is here too.
+  export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$port"
+}
+
+# Creates, in the KMS that AWS_ENDPOINT_URL_KMS names, a symmetric key as the template's
+# SecretsKmsKey is; prints its id (what SECRETS_KMS_KEY names).
+create_kms_key() {
+  "$ROOT/.venv-moto/bin/python" - <<'PY'
+import os
+import boto3
+client = boto3.client("kms", endpoint_url=os.environ["AWS_ENDPOINT_URL_KMS"],
+                      region_name=os.environ.get("AWS_REGION", "us-east-1"))
+print(client.create_key(Description="links local")["KeyMetadata"]["KeyId"])
+PY
 }
 
 # Creates, in the Secrets Manager that AWS_ENDPOINT_URL_SECRETS_MANAGER names, an attempt key

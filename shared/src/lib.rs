@@ -6,8 +6,8 @@
 //! 2. [`validate`]: raw request parameters into domain types, with the rules the README lists.
 //! 3. [`store`]: DynamoDB, over domain types: the table layout, links, keys, idempotency records,
 //!    and the list machinery every collection shares.
-//!    [`processor`], beside it: the card processor boundary (test mode's test cards; live mode
-//!    refused until a gateway fills it).
+//!    [`processor`], beside it: the gateway boundary (test mode's built-in processor, and
+//!    Omise); [`sealed`] and [`secrets`]: secrets at rest under KMS, and in Secrets Manager.
 //! 4. [`auth`]: secret keys into principals, over a key lookup it is handed (the store, or a
 //!    table in its unit tests), with its caches and failure budgets.
 //! 5. [`http`]: the edge: request parsing, responses and Omise error objects, routes, and the
@@ -23,6 +23,7 @@ pub mod http;
 pub mod page;
 pub mod payments;
 pub mod processor;
+pub mod sealed;
 pub mod secrets;
 pub mod store;
 pub mod validate;

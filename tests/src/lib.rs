@@ -71,6 +71,55 @@ pub fn test_secret_name() -> &'static str {
     })
 }
 
+/// A KMS client of the emulator at [`secrets_endpoint`] (moto serves KMS there too).
+pub fn test_kms_client() -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .endpoint_url(secrets_endpoint())
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .http_client(shared::store::http_client(
+            shared::store::TrustRoots::Amazon,
+        ))
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+/// A symmetric KMS key in the emulator, made once per test process: what the template's
+/// `SecretsKmsKey` is deployed. Blocking, as [`create_secret`] is.
+pub fn test_kms_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(async {
+                    test_kms_client()
+                        .create_key()
+                        .description("links tests")
+                        .send()
+                        .await
+                        .expect("create a KMS key in the emulator")
+                        .key_metadata()
+                        .expect("the key's metadata")
+                        .key_id()
+                        .to_owned()
+                })
+        })
+        .join()
+        .expect("the key's creation")
+    })
+}
+
+/// A sealer under [`test_kms_key`], as the functions build theirs.
+pub fn test_sealer() -> shared::sealed::Sealer {
+    shared::sealed::Sealer::new(test_kms_client(), test_kms_key())
+}
+
 /// Creates the secret `name` holding `value` in the Secrets Manager emulator. Blocking: it runs
 /// outside any test's runtime, on a thread and a runtime of its own.
 pub fn create_secret(name: &str, value: &str) {

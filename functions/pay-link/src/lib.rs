@@ -1,6 +1,8 @@
 //! `POST /pay/{token}`: a buyer's form posted from a link's payment page. One of:
 //!
-//! - the card form (`number`, …): pay by card;
+//! - the card form (`number`, …): pay by card, on the built-in test processor;
+//! - the tokenized card form (`omise_token`): pay by card through Omise, the card having gone
+//!   from the buyer's browser to Omise's vault (Omise.js) and only its one-use token here;
 //! - the PromptPay form (`source_type=promptpay`): start a PromptPay charge, then show its QR;
 //! - the "check again" form (`check=1`) of a payment whose outcome was not known: show it now;
 //! - the "pay another way" form (`cancel=<attempt>`) of a pending payment: end it.
@@ -17,7 +19,10 @@
 //!
 //! The card number and security code go no further than this request and the test processor it
 //! is handed to: the charge keeps brand, last four digits, expiry, name and the processor's
-//! fingerprint, and nothing here logs the card.
+//! fingerprint, and nothing here logs the card. A live link takes no card number at all, nor
+//! does a test link whose account pays through Omise: a post carrying `number` or
+//! `security_code` there is refused (400) as soon as the link's mode (or, in test mode, its
+//! gateway) is known, goes nowhere, and neither value is logged.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -25,13 +30,15 @@ use shared::chrono::{DateTime, Utc};
 use shared::domain::attempt::{KeyProblem, attempt_id, is_attempt_id};
 use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id};
 use shared::page::{
-    ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, Page, SOURCE_FIELD,
-    State, answer_payment, is_payment_token, plain_page, redirect, refuse_cross_site, unknown_link,
+    ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, OMISE_TOKEN_FIELD,
+    Page, SOURCE_FIELD, State, answer_payment, is_payment_token, plain_page, redirect,
+    refuse_cross_site, unknown_link,
 };
 use shared::payments::{PayRequest, Progress};
 use shared::processor::Payment;
-use shared::processor::test_cards::{Refusal, for_mode, test_card};
+use shared::processor::test_cards::{Refusal, test_card};
 use shared::store::limits::FailureSubjects;
+use shared::store::settings::Gateway;
 use shared::validate::{CardForm, parse_card};
 use shared::{ApiError, AppContext};
 
@@ -93,6 +100,8 @@ fn field<'f>(fields: &'f [(String, String)], name: &str) -> Result<Option<&'f st
 /// What the form asks.
 enum Action<'f> {
     Card(CardForm<'f>),
+    /// A card in the gateway's vault: its one-use token.
+    Token(&'f str),
     PromptPay,
     Check,
 }
@@ -134,24 +143,47 @@ async fn handle(
     ) else {
         return malformed();
     };
-    let (Ok(attempt_key), Ok(source), Ok(check), Ok(cancel)) = (
+    let (Ok(attempt_key), Ok(source), Ok(check), Ok(cancel), Ok(omise_token)) = (
         get(ATTEMPT_FIELD),
         get(SOURCE_FIELD),
         get(CHECK_FIELD),
         get(CANCEL_FIELD),
+        get(OMISE_TOKEN_FIELD),
     ) else {
         return malformed();
     };
+    // A card number is taken by test mode's built-in processor only; a live page never sends
+    // one (its inputs have no names), so a post carrying one did not come from it.
+    let card_data = number.is_some() || code.is_some();
+    let refuse_card_data = || {
+        tracing::warn!("payment refused: card data posted where only a token is taken");
+        Ok(plain_page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            t.page_title,
+            t.cross_site,
+        ))
+    };
+    if card_data && omise_token.is_some() {
+        return refuse_card_data();
+    }
     let now = ctx.now();
     let Some(target) = ctx.store.payment_target(token).await? else {
         return Ok(unknown_link(lang));
     };
+    if card_data && target.owner.livemode {
+        return refuse_card_data();
+    }
     if let Some(cancel) = cancel {
         return cancel_attempt(ctx, lang, &base, &target, cancel, now).await;
     }
     let action = match (source, check) {
         (Some("promptpay"), None) => Action::PromptPay,
         (None, Some("1")) => Action::Check,
+        (None, None) if omise_token.is_some() => match omise_token.filter(|t| is_card_token(t)) {
+            Some(card_token) => Action::Token(card_token),
+            None => return malformed(),
+        },
         (None, None) => Action::Card(CardForm {
             name,
             number,
@@ -205,6 +237,8 @@ async fn handle(
     let Some(link) = reads.link else {
         return Ok(unknown_link(lang));
     };
+    ctx.processor.settings_read(&target.owner, &reads.settings);
+    let tokenized = matches!(reads.settings.gateway, Gateway::Omise(_));
     let payment_uri = link.payment_uri(&base);
     let page = Page {
         lang,
@@ -263,8 +297,15 @@ async fn handle(
     if let Some(until) = link.held_until(now) {
         return Ok(page.render(StatusCode::CONFLICT, &State::Held(until)));
     }
-    if for_mode(link.livemode).is_err() {
+    if link.livemode && !tokenized {
         return Ok(page.render(StatusCode::FORBIDDEN, &State::LiveDisabled));
+    }
+    // The form must be the one this account's page shows: a token for Omise, a card for the
+    // built-in processor.
+    match (&action, tokenized) {
+        (Action::Card(_), true) if card_data => return refuse_card_data(),
+        (Action::Card(_), true) | (Action::Token(_), false) => return malformed(),
+        _ => {}
     }
     if let Some(wait) = subjects.retry_after(&reads.counters, now)? {
         tracing::warn!(link = %link.id, wait, "payment refused: too many failed payments");
@@ -279,21 +320,22 @@ async fn handle(
         expiration_month: month.unwrap_or_default().into(),
         expiration_year: year.unwrap_or_default().into(),
     };
-    let payment = match &card {
-        None => Payment::PromptPay,
-        Some(Err(problems)) => {
+    let payment = match (&card, &action) {
+        (None, Action::Token(card_token)) => Payment::Token(card_token),
+        (None, _) => Payment::PromptPay,
+        (Some(Err(problems)), _) => {
             return Ok(page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &State::Payable(again(problems, None)),
             ));
         }
-        Some(Ok((_, Some(Err(Refusal::NotATestCard | Refusal::LiveNotEnabled))))) => {
+        (Some(Ok((_, Some(Err(Refusal::NotATestCard | Refusal::LiveNotEnabled))))), _) => {
             return Ok(page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &State::Payable(again(&[], Some(Notice::NotATestCard))),
             ));
         }
-        Some(Ok((card, _))) => Payment::Card(card),
+        (Some(Ok((card, _))), _) => Payment::Card(card),
     };
     if matches!(payment, Payment::PromptPay) && link.currency.code != "thb" {
         return malformed();
@@ -307,7 +349,9 @@ async fn handle(
                 gateway_key: keys.gateway_key(&link.id, &attempt),
                 payment,
                 fingerprint,
-                three_d_secure: reads.settings.three_d_secure,
+                // At Omise, the merchant's Omise account decides whether a card goes through
+                // 3-D Secure: the attempt is given the time a buyer may take at their bank.
+                three_d_secure: reads.settings.three_d_secure || tokenized,
                 ip,
                 payment_uri: &payment_uri,
                 now,
@@ -359,4 +403,14 @@ async fn cancel_attempt(
         link.payment_uri(base),
         lang.code()
     )))
+}
+
+/// Whether `value` looks like a gateway's card token (`tokn_…`, `tokn_test_…`): letters, digits
+/// and `_` only, so that it can be put in a form to the gateway as it is.
+fn is_card_token(value: &str) -> bool {
+    value.starts_with("tokn_")
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

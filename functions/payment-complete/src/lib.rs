@@ -49,6 +49,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
     let Some(link) = reads.link else {
         return Ok(unknown_link(lang));
     };
+    ctx.processor.settings_read(&target.owner, &reads.settings);
     let Some(attempt) = reads.attempt.filter(|a| a.link == link.id) else {
         return Ok(redirect(&page_uri));
     };

@@ -13,7 +13,7 @@ pub const MAX_KEY_LEN: usize = 128;
 pub const KEY_DISPLAY_LEN: usize = 14;
 
 /// An account, in test or live mode: the owner of every object the caller can see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub account_id: String,
     pub livemode: bool,

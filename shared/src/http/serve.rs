@@ -7,7 +7,7 @@ use crate::domain::attempt::{AttemptKeys, KeyProblem};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::payments::Payments;
-use crate::processor::{Processor, TestProcessor};
+use crate::processor::{Gateways, Processor};
 use crate::secrets::{
     ATTEMPT_SECRET_ENV, AttemptSecret, ORIGIN_HEADER, ORIGIN_SECRET_ENV, OriginGuard,
     secrets_client,
@@ -28,8 +28,8 @@ pub struct AppContext {
     /// Base URL of the payment page, without a trailing slash; a link's `payment_uri` is this
     /// followed by `/<token>`. Empty: derived from each request (see [`AppContext::payment_base`]).
     pub payment_base_url: String,
-    /// Test mode's processor (live mode has none yet): [`TestProcessor`] over the same table,
-    /// unless a test puts another in front of it.
+    /// Each account's gateway ([`Gateways`] over the same table), unless a test puts another
+    /// processor in its place.
     pub processor: Arc<dyn Processor>,
     /// The secret attempt keys are signed with.
     pub attempt_secret: AttemptSecret,
@@ -77,7 +77,11 @@ impl AppContext {
     /// A context whose authenticator has other limits (tests of the key cache).
     pub fn with_auth(store: Store, payment_base_url: &str, auth: Authenticator) -> Self {
         Self {
-            processor: Arc::new(TestProcessor::new(store.clone())),
+            processor: Arc::new(Gateways::new(
+                store.clone(),
+                None,
+                crate::processor::omise::DEFAULT_API_URL,
+            )),
             store,
             auth,
             payment_base_url: payment_base_url.trim_end_matches('/').to_owned(),
@@ -94,6 +98,7 @@ impl AppContext {
         let table = env(TABLE_NAME_ENV)?;
         let base = env(PAYMENT_BASE_URL_ENV)?;
         let mut ctx = Self::new(Store::new(crate::store::lambda_client()?, table), &base);
+        ctx.processor = Arc::new(Gateways::from_env(ctx.store.clone())?);
         ctx.attempt_secret = match std::env::var(ATTEMPT_SECRET_ENV)
             .ok()
             .filter(|s| !s.is_empty())

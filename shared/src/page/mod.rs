@@ -133,6 +133,8 @@ pub enum State<'a> {
 
 /// The names of the form fields the pages post.
 pub const ATTEMPT_FIELD: &str = "attempt";
+/// The card token Omise.js made in the buyer's browser (a tokenized card form's only card field).
+pub const OMISE_TOKEN_FIELD: &str = "omise_token";
 pub const LANG_FIELD: &str = "lang";
 /// `promptpay` on the PromptPay form.
 pub const SOURCE_FIELD: &str = "source_type";

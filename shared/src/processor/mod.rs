@@ -7,12 +7,14 @@
 //! first ([`ProcessorCharge::check`]); a buyer's browser coming back from their bank is only a
 //! hint to ask again.
 //!
-//! Test mode is served by [`TestProcessor`], which answers as Omise's test mode does for its
-//! documented test cards, simulates 3-D Secure and PromptPay, moves no money, and keeps its own
-//! records (in its own partition of the table, as a real gateway keeps its own), so that an
-//! attempt whose answer was lost can be found again. Live mode has no processor yet:
-//! [`test_cards::for_mode`] refuses it, and the payment page says that payments are not enabled,
-//! writing nothing. There is never a fake success.
+//! Each account chooses its gateway per mode ([`Gateways`], over `store::settings`): the
+//! built-in [`TestProcessor`] (test mode's default), which answers as Omise's test mode does for
+//! its documented test cards, simulates 3-D Secure and PromptPay, moves no money, and keeps its
+//! own records (in its own partition of the table, as a real gateway keeps its own), so that an
+//! attempt whose answer was lost can be found again; or Omise ([`OmiseProcessor`]), with the
+//! merchant's own keys, in test or live mode. Live mode with no gateway set takes no payment:
+//! the payment page says that payments are not enabled, writing nothing. There is never a fake
+//! success.
 //!
 //! What any processor must offer for the lifecycle to hold:
 //! - a charge made under a key is found again by that key ([`Processor::find`]), so that an
@@ -23,10 +25,12 @@
 //! - its card fingerprint is the gateway's (or an HMAC under a secret key): a plain hash of a
 //!   card number is reversible by trying every number.
 
+mod gateways;
 pub mod omise;
 pub mod test_cards;
 mod test_processor;
 
+pub use gateways::{CHOICE_TTL, Gateways};
 pub use omise::{OmiseApi, OmiseProcessor};
 pub use test_processor::TestProcessor;
 
@@ -259,4 +263,8 @@ pub trait Processor: Send + Sync {
         charge: &'a str,
         key: &'a str,
     ) -> Answer<'a, Option<ProcessorRefund>>;
+
+    /// `settings`, just read for `owner` with the link being paid: a processor that chooses a
+    /// gateway by them ([`Gateways`]) need not read them again.
+    fn settings_read(&self, _owner: &Principal, _settings: &crate::store::settings::Settings) {}
 }

@@ -125,17 +125,6 @@ impl OmiseApi {
         })
     }
 
-    /// From the environment: `OMISE_API_URL` (default Omise's), `OMISE_TIMEOUT_MS` (default 10 s,
-    /// within a payment function's 29 s).
-    pub fn from_env() -> Result<Self, String> {
-        let url = std::env::var("OMISE_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_owned());
-        let timeout = std::env::var("OMISE_TIMEOUT_MS")
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(Duration::from_secs(10), Duration::from_millis);
-        Self::new(&url, timeout)
-    }
-
     /// One request, its whole answer read within the timeout.
     async fn send(
         &self,

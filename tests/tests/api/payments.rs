@@ -536,7 +536,7 @@ async fn bad_cards_and_cross_site_posts_write_nothing() {
 }
 
 #[tokio::test]
-async fn live_links_take_no_payment_yet() {
+async fn live_links_take_no_payment_without_a_gateway_and_never_a_card_number() {
     let app = spawn_app().await;
     let live = app
         .create_link(&app.alice.live_key, TestApp::link_params("live"))
@@ -552,7 +552,12 @@ async fn live_links_take_no_payment_yet() {
     assert!(page.text.contains("not enabled yet"));
     assert!(!page.text.contains("name=\"number\"") && !page.text.contains("Test mode"));
     let before = table_dump(&app).await;
+    // A card number is never taken for a live link: refused as a post this page never sends.
     let refused = pay(&app, &path, &card_form(&path, GOOD_CARD)).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.text.contains(GOOD_CARD));
+    // PromptPay, with no gateway set for live mode: not enabled.
+    let refused = pay(&app, &path, &links_tests::buyer::promptpay_form(&path)).await;
     assert_eq!(refused.status, 403);
     assert!(refused.text.contains("not enabled yet"));
     assert_eq!(table_dump(&app).await, before);

@@ -3,3 +3,4 @@
 
 mod adapter;
 mod fixtures;
+mod gateways;

@@ -14,6 +14,9 @@
 //! links-admin webhook rotate-secret <account> test|live
 //! links-admin webhook remove <account> test|live
 //! links-admin three-d-secure <account> test|live on|off
+//! links-admin processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S]
+//! links-admin processor set <account> test built-in
+//! links-admin processor show <account> test|live
 //! links-admin sweep
 //! links-admin mark-as-paid|mark-as-failed <account> <charge id>
 //! ```
@@ -24,6 +27,15 @@
 //! (see `shared::payments`). `mark-as-paid` and `mark-as-failed` end a pending test-mode
 //! PromptPay charge as Omise's `mark_as_paid` and `mark_as_failed` do, for a merchant testing
 //! without writing a request by hand.
+//!
+//! Processor: which gateway takes the account's payments in that mode. `omise` takes the
+//! merchant's own Omise keys for that mode (`pkey_test_…`/`skey_test_…` in test mode, as Omise
+//! merchants test; `pkey_…`/`skey_…` in live mode) and, optionally, the webhook secret Omise shows
+//! for the endpoint the merchant registered there. The secret key and the webhook secret are
+//! sealed under the stack's KMS key (`SECRETS_KMS_KEY`: see `shared::sealed`) before they are
+//! stored, and never printed again; `show` says which gateway and which public key, never a
+//! secret. `built-in` is the offline test processor, test mode's default. A change reaches every
+//! function within `shared::processor::CHOICE_TTL` (60 s).
 //!
 //! Webhooks: one endpoint per account and mode. `set` checks the URL (https only, no address
 //! that is not public: see `shared::validate::webhook`) and, for a new endpoint, prints its
@@ -55,6 +67,8 @@ const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
     | recount <account>|--all | webhook set <account> test|live <url> \
     | webhook show|rotate-secret|remove <account> test|live \
     | three-d-secure <account> test|live on|off | sweep \
+    | processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S] \
+    | processor set <account> test built-in | processor show <account> test|live \
     | mark-as-paid|mark-as-failed <account> <charge id>";
 
 #[tokio::main(flavor = "current_thread")]
@@ -183,6 +197,19 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .map_err(fail)?;
             println!("3-D Secure is {setting} for {account}'s {mode} card payments");
         }
+        [
+            "processor",
+            command,
+            account,
+            mode @ ("test" | "live"),
+            rest @ ..,
+        ] => {
+            let owner = shared::domain::principal::Principal {
+                account_id: (*account).to_owned(),
+                livemode: *mode == "live",
+            };
+            processor(&store, command, &owner, rest).await?;
+        }
         ["sweep"] => {
             let processor = TestProcessor::new(store.clone());
             let swept = Payments::new(&store, &processor)
@@ -282,6 +309,146 @@ async fn webhook(
                 return Err("no webhook endpoint for this account and mode".into());
             }
             println!("removed");
+        }
+        _ => return Err(USAGE.into()),
+    }
+    Ok(())
+}
+
+/// `processor set|show`: see the module's notes.
+async fn processor(
+    store: &Store,
+    command: &str,
+    owner: &shared::domain::principal::Principal,
+    rest: &[&str],
+) -> Result<(), String> {
+    use shared::sealed::Secret;
+    use shared::store::settings::{
+        Gateway, OMISE_SECRET_KEY_PURPOSE, OMISE_WEBHOOK_SECRET_PURPOSE, OmiseKeys, sealed_context,
+    };
+    let fail = |e: shared::ApiError| format!("{e:?}");
+    let mode = if owner.livemode { "live" } else { "test" };
+    match (command, rest) {
+        ("show", []) => {
+            let settings = store.settings(owner).await.map_err(fail)?;
+            match settings.gateway {
+                Gateway::Unset if owner.livemode => {
+                    println!(
+                        "{} {mode}: no processor: live payments are not enabled",
+                        owner.account_id
+                    )
+                }
+                Gateway::Unset | Gateway::BuiltIn if !owner.livemode => {
+                    println!("{} {mode}: built-in test processor", owner.account_id)
+                }
+                Gateway::Omise(keys) => println!(
+                    "{} {mode}: omise, public key {}, webhook secret {}",
+                    owner.account_id,
+                    keys.public_key,
+                    if keys.webhook_secret.is_some() {
+                        "set"
+                    } else {
+                        "not set"
+                    }
+                ),
+                _ => println!("{} {mode}: no processor", owner.account_id),
+            }
+        }
+        ("set", ["built-in"]) => {
+            if owner.livemode {
+                return Err("the built-in processor is test mode's: it moves no money".into());
+            }
+            store
+                .set_gateway(owner, &Gateway::BuiltIn)
+                .await
+                .map_err(fail)?;
+            println!("{} {mode}: built-in test processor", owner.account_id);
+        }
+        ("set", ["omise", options @ ..]) => {
+            let mut public = None;
+            let mut secret = None;
+            let mut webhook = None;
+            let mut options = options.iter();
+            while let Some(option) = options.next() {
+                let slot = match *option {
+                    "--public-key" => &mut public,
+                    "--secret-key" => &mut secret,
+                    "--webhook-secret" => &mut webhook,
+                    _ => return Err(USAGE.into()),
+                };
+                *slot = Some(*options.next().ok_or(USAGE)?);
+            }
+            let (Some(public), Some(secret)) = (public, secret) else {
+                return Err(USAGE.into());
+            };
+            let (public_prefix, secret_prefix) = if owner.livemode {
+                ("pkey_", "skey_")
+            } else {
+                ("pkey_test_", "skey_test_")
+            };
+            let well_formed = |key: &str, prefix: &str| {
+                key.starts_with(prefix)
+                    && key.len() <= 64
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && (!owner.livemode || !key.contains("_test_"))
+            };
+            if !well_formed(public, public_prefix) || !well_formed(secret, secret_prefix) {
+                // Never echo the secret key back.
+                return Err(format!(
+                    "{mode} mode takes Omise's {mode} keys: {public_prefix}… and {secret_prefix}…"
+                ));
+            }
+            if let Some(hook) = webhook {
+                use base64::Engine as _;
+                if base64::engine::general_purpose::STANDARD
+                    .decode(hook)
+                    .map_or(true, |k| k.len() < 16)
+                {
+                    return Err(
+                        "the webhook secret is the base64 value Omise shows for the endpoint"
+                            .into(),
+                    );
+                }
+            }
+            let sealer = shared::sealed::operator_sealer().await?;
+            let sealed_secret = sealer
+                .seal(
+                    &Secret::new(secret),
+                    &sealed_context(owner, OMISE_SECRET_KEY_PURPOSE),
+                )
+                .await
+                .map_err(fail)?;
+            let sealed_webhook = match webhook {
+                Some(hook) => Some(
+                    sealer
+                        .seal(
+                            &Secret::new(hook),
+                            &sealed_context(owner, OMISE_WEBHOOK_SECRET_PURPOSE),
+                        )
+                        .await
+                        .map_err(fail)?,
+                ),
+                None => None,
+            };
+            let gateway = Gateway::Omise(OmiseKeys {
+                public_key: public.to_owned(),
+                secret_key: sealed_secret,
+                webhook_secret: sealed_webhook,
+            });
+            store.set_gateway(owner, &gateway).await.map_err(fail)?;
+            println!(
+                "{} {mode}: omise, public key {public}; the secret key{} sealed and stored, and not shown again",
+                owner.account_id,
+                if webhook.is_some() {
+                    " and webhook secret"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "Register this webhook endpoint at Omise for {mode} mode: <your API URL>/webhooks/omise/{}",
+                owner.account_id
+            );
         }
         _ => return Err(USAGE.into()),
     }

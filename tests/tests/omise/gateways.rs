@@ -1,0 +1,206 @@
+//! Each account's gateway, chosen by its settings, with its Omise secret key sealed under KMS
+//! (moto's emulator) and opened only to charge.
+
+use links_tests::omise::StandIn;
+use links_tests::{spawn_app, test_sealer};
+use serde_json::json;
+use shared::chrono::{Duration as Span, Utc};
+use shared::domain::charge::Status;
+use shared::domain::principal::Principal;
+use shared::processor::{ChargeRequest, Gateways, Payment, Processor, ProcessorError};
+use shared::sealed::{Context, Secret};
+use shared::store::settings::{
+    Gateway, OMISE_SECRET_KEY_PURPOSE, OmiseKeys, Settings, sealed_context,
+};
+
+fn context(account: &str) -> Context {
+    Context {
+        purpose: OMISE_SECRET_KEY_PURPOSE,
+        account: account.into(),
+        mode: "live",
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_secret_opens_only_for_its_own_context_and_unaltered() {
+    let sealer = test_sealer();
+    let secret = Secret::new("skey_5xyzsecretvalue0000000000");
+    let sealed = sealer.seal(&secret, &context("acct_a")).await.unwrap();
+    assert!(
+        !sealed.windows(10).any(|w| w == b"skey_5xyzs"),
+        "the secret is not in the sealed bytes"
+    );
+    assert_eq!(
+        sealer.open(&sealed, &context("acct_a")).await.unwrap(),
+        secret
+    );
+    // Each seal is fresh: the same value sealed twice differs.
+    assert_ne!(
+        sealer.seal(&secret, &context("acct_a")).await.unwrap(),
+        sealed
+    );
+    // Another account's, mode's or purpose's context does not open it.
+    let mut others = vec![context("acct_b")];
+    others.push(Context {
+        mode: "test",
+        ..context("acct_a")
+    });
+    others.push(Context {
+        purpose: "omise-webhook-secret",
+        ..context("acct_a")
+    });
+    for other in others {
+        let refused = sealer.open(&sealed, &other).await;
+        assert!(refused.is_err(), "{other:?}");
+        assert!(!format!("{refused:?}").contains("skey_"));
+    }
+    // One byte changed anywhere: refused.
+    for at in [0, 5, sealed.len() - 20, sealed.len() - 1] {
+        let mut altered = sealed.clone();
+        altered[at] ^= 1;
+        assert!(
+            sealer.open(&altered, &context("acct_a")).await.is_err(),
+            "byte {at}"
+        );
+    }
+}
+
+async fn request_charge<'a>(
+    gateways: &'a Gateways,
+    owner: &'a Principal,
+    payment: Payment<'a>,
+    key: &'a str,
+) -> Result<shared::processor::ProcessorCharge, ProcessorError> {
+    let now = Utc::now();
+    gateways
+        .charge(ChargeRequest {
+            owner,
+            key,
+            amount: 150_000,
+            currency: "thb",
+            payment,
+            three_d_secure: false,
+            return_uri: "https://pay.example/pay/T/complete?attempt=a1",
+            payment_uri: "https://pay.example/pay/T",
+            expires_at: now + Span::minutes(15),
+            description: "Lunch",
+            ip: None,
+            link: "link_1",
+            attempt: "att_1",
+            now,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn each_account_and_mode_pays_through_its_own_gateway() {
+    let app = spawn_app().await;
+    let standin = StandIn::start();
+    let gateways = Gateways::new(app.ctx.store.clone(), Some(test_sealer()), &standin.url());
+    let test = Principal {
+        account_id: app.alice.id.clone(),
+        livemode: false,
+    };
+    let live = Principal {
+        account_id: app.alice.id.clone(),
+        livemode: true,
+    };
+
+    // Nothing set: test mode is the built-in processor (it knows no token), live takes nothing.
+    let builtin = request_charge(&gateways, &test, Payment::Token("tokn_test_x"), "k0").await;
+    assert!(
+        matches!(&builtin, Err(ProcessorError::Refused(why)) if why.contains("built-in")),
+        "{builtin:?}"
+    );
+    let refused = request_charge(&gateways, &live, Payment::PromptPay, "k1").await;
+    assert!(
+        matches!(&refused, Err(ProcessorError::Refused(why)) if why.contains("not enabled")),
+        "{refused:?}"
+    );
+
+    // Omise's live keys for live mode, sealed as links-admin seals them.
+    let omise = standin.account(json!({"livemode": true}));
+    let sealed = test_sealer()
+        .seal(
+            &Secret::new(&omise.secret_key),
+            &sealed_context(&live, OMISE_SECRET_KEY_PURPOSE),
+        )
+        .await
+        .unwrap();
+    let keys = OmiseKeys {
+        public_key: omise.public_key.clone(),
+        secret_key: sealed,
+        webhook_secret: None,
+    };
+    app.ctx
+        .store
+        .set_gateway(&live, &Gateway::Omise(keys.clone()))
+        .await
+        .unwrap();
+    let stored = app.ctx.store.settings(&live).await.unwrap();
+    assert_eq!(stored.gateway, Gateway::Omise(keys));
+    // The gateway chosen before is kept for CHOICE_TTL: a fresh function sees the change.
+    let gateways = Gateways::new(app.ctx.store.clone(), Some(test_sealer()), &standin.url());
+    let token = standin.token(&omise.public_key, "4242424242424242");
+    let charge = request_charge(&gateways, &live, Payment::Token(&token), "k2")
+        .await
+        .unwrap();
+    assert_eq!(charge.status, Status::Successful);
+    assert!(
+        !charge.id.contains("_test_"),
+        "a live charge: {}",
+        charge.id
+    );
+    assert_eq!(standin.charges(&omise.secret_key).len(), 1);
+    // Test mode is untouched: still the built-in processor.
+    let builtin = request_charge(&gateways, &test, Payment::Token(&token), "k3").await;
+    assert!(matches!(builtin, Err(ProcessorError::Refused(_))));
+
+    // Without a KMS key, a function cannot open the key: unavailable, never a guess.
+    let blind = Gateways::new(app.ctx.store.clone(), None, &standin.url());
+    assert!(matches!(
+        request_charge(&blind, &live, Payment::PromptPay, "k4").await,
+        Err(ProcessorError::Unavailable(_))
+    ));
+    // A sealed key moved to another account's settings does not open there.
+    let bob_live = Principal {
+        account_id: app.bob.id.clone(),
+        livemode: true,
+    };
+    let Gateway::Omise(alice_keys) = app.ctx.store.settings(&live).await.unwrap().gateway else {
+        panic!("alice's keys");
+    };
+    app.ctx
+        .store
+        .set_gateway(&bob_live, &Gateway::Omise(alice_keys))
+        .await
+        .unwrap();
+    assert!(matches!(
+        request_charge(&gateways, &bob_live, Payment::PromptPay, "k5").await,
+        Err(ProcessorError::Unavailable(_))
+    ));
+    assert_eq!(standin.charges(&omise.secret_key).len(), 1);
+}
+
+#[tokio::test]
+async fn settings_read_with_the_link_spare_a_second_read() {
+    // A store with no table: any read of the settings fails.
+    let store = shared::store::Store::new(links_tests::local_client(), "no-such-table");
+    let gateways = Gateways::new(store, None, "http://127.0.0.1:9");
+    let live = Principal {
+        account_id: "acct_a".into(),
+        livemode: true,
+    };
+    let unread = request_charge(&gateways, &live, Payment::PromptPay, "k").await;
+    assert!(
+        matches!(unread, Err(ProcessorError::Unavailable(_))),
+        "{unread:?}"
+    );
+    // Primed with the settings the payment read with its link: no second read is made.
+    gateways.settings_read(&live, &Settings::default());
+    let refused = request_charge(&gateways, &live, Payment::PromptPay, "k").await;
+    assert!(
+        matches!(&refused, Err(ProcessorError::Refused(why)) if why.contains("not enabled")),
+        "{refused:?}"
+    );
+}
