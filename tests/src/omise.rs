@@ -45,6 +45,8 @@ impl StandIn {
             .arg("--log")
             .arg(dir.join("log"))
             .stdout(Stdio::null())
+            // Not the test's own stderr: a pipe the test runner would wait on.
+            .stderr(std::fs::File::create(dir.join("stderr")).expect("the stand-in's stderr"))
             .spawn()
             .expect("start the Omise stand-in (python3)");
         let started = Instant::now();

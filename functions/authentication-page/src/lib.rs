@@ -74,6 +74,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         keys: None,
         now,
         query: &format!("payment={}", charge.id),
+        tokenized: None,
     };
     Ok(page.authentication(&card, &charge.id))
 }

@@ -31,7 +31,7 @@ use shared::domain::attempt::{KeyProblem, attempt_id, is_attempt_id};
 use shared::http::request::{MAX_BODY_BYTES, parse_urlencoded, path_id};
 use shared::page::{
     ATTEMPT_FIELD, CANCEL_FIELD, CHECK_FIELD, Form, LANG_FIELD, Lang, Notice, OMISE_TOKEN_FIELD,
-    Page, SOURCE_FIELD, State, answer_payment, is_payment_token, plain_page, redirect,
+    Page, SOURCE_FIELD, State, Tokenized, answer_payment, is_payment_token, plain_page, redirect,
     refuse_cross_site, unknown_link,
 };
 use shared::payments::{PayRequest, Progress};
@@ -248,6 +248,7 @@ async fn handle(
         keys: Some(&keys),
         now,
         query: "",
+        tokenized: Tokenized::of(&reads.settings, &ctx.omise_browser),
     };
     // This very form, posted before: answered as its attempt stands, and nothing asked again.
     // (The batch's reads are not one snapshot: a link held or used by an attempt begun between
@@ -304,7 +305,9 @@ async fn handle(
     // built-in processor.
     match (&action, tokenized) {
         (Action::Card(_), true) if card_data => return refuse_card_data(),
-        (Action::Card(_), true) | (Action::Token(_), false) => return malformed(),
+        (Action::Card(_) | Action::PromptPay, true) | (Action::Token(_), false) => {
+            return malformed();
+        }
         _ => {}
     }
     if let Some(wait) = subjects.retry_after(&reads.counters, now)? {

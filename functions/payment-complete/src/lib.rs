@@ -90,6 +90,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         keys: Some(&keys),
         now,
         query: &keep,
+        tokenized: shared::page::Tokenized::of(&reads.settings, &ctx.omise_browser),
     };
     Ok(page.standing(&standing, &attempt.id, None))
 }

@@ -39,6 +39,8 @@ pub struct AppContext {
     /// Set when CloudFront (with the WAF) fronts the API: requests that did not come through it
     /// are refused, and the buyer's address is the one CloudFront forwarded.
     pub origin_guard: Option<OriginGuard>,
+    /// Where a buyer's browser finds Omise, for the tokenized card form.
+    pub omise_browser: crate::processor::OmiseBrowser,
 }
 
 /// The system's clock, plus an offset that only tests set.
@@ -88,6 +90,7 @@ impl AppContext {
             attempt_secret: AttemptSecret::random(),
             clock: Clock::default(),
             origin_guard: None,
+            omise_browser: crate::processor::OmiseBrowser::default(),
         }
     }
 
@@ -99,6 +102,7 @@ impl AppContext {
         let base = env(PAYMENT_BASE_URL_ENV)?;
         let mut ctx = Self::new(Store::new(crate::store::lambda_client()?, table), &base);
         ctx.processor = Arc::new(Gateways::from_env(ctx.store.clone())?);
+        ctx.omise_browser = crate::processor::OmiseBrowser::from_env();
         ctx.attempt_secret = match std::env::var(ATTEMPT_SECRET_ENV)
             .ok()
             .filter(|s| !s.is_empty())

@@ -100,6 +100,78 @@ pub fn content_security_policy() -> String {
     )
 }
 
+/// The script of a tokenized card form: on submit, hands the card to the gateway's script
+/// (`Omise.createToken`), then posts only the token (the card inputs have no `name`, so the
+/// browser never sends them; they are emptied before the post). Served inline and allowed by
+/// its hash alone.
+pub const TOKENIZE_SCRIPT: &str = r#"(function () {
+  var form = document.getElementById("card");
+  if (!form || !window.Omise) { return; }
+  var status = document.getElementById("card-status");
+  var value = function (id) { return document.getElementById(id).value; };
+  form.addEventListener("submit", function (event) {
+    var token = document.getElementById("omise_token");
+    if (token.value) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    status.textContent = "";
+    Omise.setPublicKey(form.getAttribute("data-omise-key"));
+    Omise.createToken("card", {
+      name: value("name"),
+      number: value("number"),
+      expiration_month: value("expiration_month"),
+      expiration_year: value("expiration_year"),
+      security_code: value("security_code")
+    }, function (code, response) {
+      if (code === 200 && response && typeof response.id === "string") {
+        document.getElementById("number").value = "";
+        document.getElementById("security_code").value = "";
+        token.value = response.id;
+        form.submit();
+        return;
+      }
+      button.disabled = false;
+      var said = response && typeof response.message === "string" ? " " + response.message : "";
+      status.textContent = status.getAttribute("data-failed") + said;
+    });
+  });
+})();"#;
+
+static TOKENIZE_SOURCE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(TOKENIZE_SCRIPT))
+    )
+});
+
+/// Where a tokenized card form's gateway lives, as origins (`https://host[:port]`).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayOrigins<'a> {
+    /// The gateway's script (Omise.js).
+    pub script: &'a str,
+    /// Its card vault, which the script posts the card to.
+    pub vault: &'a str,
+    /// Its API, whose 3-D Secure page a payment post may be sent on to.
+    pub api: &'a str,
+}
+
+/// The policy of a page with a tokenized card form: as [`content_security_policy`], and
+/// besides exactly the page's own hashed script, the gateway's script, its vault for the
+/// script's requests and frames, and its API for the post's redirect to 3-D Secure.
+pub fn tokenized_content_security_policy(gateway: GatewayOrigins<'_>) -> String {
+    format!(
+        "default-src 'none'; style-src {style}; img-src data:; script-src {own} {script}; \
+         connect-src {vault}; frame-src {vault} {script}; form-action 'self' {api}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        style = *STYLE_SOURCE,
+        own = *TOKENIZE_SOURCE,
+        script = gateway.script,
+        vault = gateway.vault,
+        api = gateway.api,
+    )
+}
+
 /// An HTML response with the headers hostile territory calls for.
 pub fn html_response(status: StatusCode, lang: &str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(body));
@@ -158,6 +230,23 @@ mod tests {
         assert_eq!(money(c("jpy"), 100), "¥100");
         assert_eq!(money(c("sgd"), 1_200), "S$12.00");
         assert_eq!(money(c("usd"), 123_456_789), "$1,234,567.89");
+    }
+
+    #[test]
+    fn a_tokenized_page_allows_its_gateway_and_nothing_more() {
+        let csp = tokenized_content_security_policy(GatewayOrigins {
+            script: "https://cdn.omise.co",
+            vault: "https://vault.omise.co",
+            api: "https://api.omise.co",
+        });
+        assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"));
+        assert!(csp.contains(&format!(
+            "script-src {} https://cdn.omise.co;",
+            *TOKENIZE_SOURCE
+        )));
+        assert!(csp.contains("connect-src https://vault.omise.co;"));
+        assert!(csp.contains("form-action 'self' https://api.omise.co;"));
+        assert!(!csp.contains('*'));
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct Texts {
     pub unknown_title: &'static str,
     pub unknown_body: &'static str,
     pub live_disabled: &'static str,
+    /// A tokenized card form without JavaScript: it cannot send the card to the gateway.
+    pub card_needs_script: &'static str,
+    /// The gateway's vault could not take the card (its own message follows when it gives one).
+    pub card_token_failed: &'static str,
     pub not_test_card: &'static str,
     pub cross_site: &'static str,
     pub busy: &'static str,
@@ -226,6 +230,8 @@ static TH: Texts = Texts {
     unknown_title: "ไม่พบลิงก์ชำระเงินนี้",
     unknown_body: "กรุณาตรวจสอบลิงก์อีกครั้ง หรือติดต่อร้านค้าที่ส่งลิงก์ให้คุณ",
     live_disabled: "ยังไม่เปิดรับชำระเงินจริงผ่านลิงก์นี้",
+    card_needs_script: "การชำระด้วยบัตรต้องเปิดใช้ JavaScript เพื่อส่งข้อมูลบัตรไปยังผู้ให้บริการชำระเงินโดยตรง",
+    card_token_failed: "ส่งข้อมูลบัตรไม่สำเร็จ โปรดตรวจสอบแล้วลองอีกครั้ง",
     not_test_card: "ในโหมดทดสอบ ใช้ได้เฉพาะบัตรทดสอบเท่านั้น ห้ามใช้บัตรจริง",
     cross_site: "คำขอนี้ไม่ได้ส่งมาจากหน้าชำระเงิน จึงไม่ได้ดำเนินการ กรุณาเปิดลิงก์แล้วลองอีกครั้ง",
     busy: "ระบบไม่ว่างชั่วคราว กรุณาลองอีกครั้งในอีกสักครู่",
@@ -298,6 +304,8 @@ static EN: Texts = Texts {
     unknown_title: "Payment link not found",
     unknown_body: "Check the link again, or contact the merchant who sent it to you.",
     live_disabled: "Payments through this link are not enabled yet.",
+    card_needs_script: "Paying by card needs JavaScript, which sends your card straight to the payment provider.",
+    card_token_failed: "Your card could not be sent. Check it and try again.",
     not_test_card: "In test mode only test cards can be used. Never enter a real card.",
     cross_site: "This request did not come from the payment page, so nothing was done. Open the link and try again.",
     busy: "The service is busy. Please try again in a moment.",

@@ -46,6 +46,32 @@ pub struct Page<'a> {
     /// What the page's own address says beside `lang` (`attempt=…` on a return page), kept by
     /// its language switch.
     pub query: &'a str,
+    /// Set when the account's card payments go through Omise: the card form is tokenized in
+    /// the buyer's browser and posts only the token.
+    pub tokenized: Option<Tokenized<'a>>,
+}
+
+/// A tokenized card form's gateway: its public key and where the browser finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokenized<'a> {
+    pub public_key: &'a str,
+    pub browser: &'a crate::processor::OmiseBrowser,
+}
+
+impl<'a> Tokenized<'a> {
+    /// The form for an account whose settings say Omise, if they do.
+    pub fn of(
+        settings: &'a crate::store::settings::Settings,
+        browser: &'a crate::processor::OmiseBrowser,
+    ) -> Option<Self> {
+        match &settings.gateway {
+            crate::store::settings::Gateway::Omise(keys) => Some(Self {
+                public_key: &keys.public_key,
+                browser,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A notice shown above the payment forms.
@@ -219,6 +245,14 @@ impl Page<'_> {
         }
         out.push_str("</main></body></html>");
         let mut response = html_response(status, self.lang.code(), out);
+        if let (Some(tokenized), State::Payable(_)) = (self.tokenized, state) {
+            let policy = html::tokenized_content_security_policy(tokenized.browser.origins());
+            if let Ok(value) = lambda_http::http::HeaderValue::from_str(&policy) {
+                response
+                    .headers_mut()
+                    .insert(lambda_http::http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
         if refresh {
             response.headers_mut().insert(
                 lambda_http::http::header::REFRESH,
@@ -340,7 +374,9 @@ impl Page<'_> {
         if self.link.currency.code == "thb" {
             out.push_str("<section class=\"card\">");
             element(out, "h2", "", t.promptpay_heading);
-            if self.link.livemode {
+            // PromptPay through Omise waits for its QR code to be drawn here from Omise's
+            // (fetched and cleaned on the server): until then it is not offered.
+            if self.link.livemode || self.tokenized.is_some() {
                 element(out, "p", " class=\"sub\"", t.promptpay_not_enabled);
             } else {
                 let _ = write!(
@@ -370,21 +406,42 @@ impl Page<'_> {
                 .map(|p| t.problem(*p))
         };
         // Every form posts to the payment page itself, wherever it is shown (a return page too).
+        // A tokenized form names the gateway's public key for its script.
+        let key = self.tokenized.map_or(String::new(), |t| {
+            format!(" data-omise-key=\"{}\"", escape(t.public_key))
+        });
         let _ = write!(
             out,
-            "<form id=\"card\" class=\"card\" method=\"post\" action=\"{}\" autocomplete=\"on\" novalidate>",
+            "<form id=\"card\" class=\"card\" method=\"post\" action=\"{}\" autocomplete=\"on\" novalidate{key}>",
             escape(self.payment_uri)
         );
         element(out, "h2", "", t.card_heading);
-        if !self.link.livemode {
+        if !self.link.livemode && self.tokenized.is_none() {
             element(out, "p", " class=\"notice\"", t.test_cards_hint);
         }
+        if self.tokenized.is_some() {
+            out.push_str("<noscript>");
+            element(out, "p", " class=\"notice\"", t.card_needs_script);
+            out.push_str("</noscript>");
+            let _ = write!(
+                out,
+                "<input type=\"hidden\" id=\"{OMISE_TOKEN_FIELD}\" name=\"{OMISE_TOKEN_FIELD}\" value=\"\">"
+            );
+        }
         self.hidden_fields(out);
+        // A tokenized form's card inputs have no `name`: the browser never posts them; the
+        // gateway's script reads them by id and sends them to its vault.
+        let tokenized = self.tokenized.is_some();
         let field = |out: &mut String, name: &str, label: &str, attrs: &str, value: &str| {
             let error = error_for(name);
             let _ = write!(
                 out,
-                "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" {attrs} value=\"{value}\"{invalid}>",
+                "<label for=\"{name}\">{label}</label><input id=\"{name}\"{named} {attrs} value=\"{value}\"{invalid}>",
+                named = if tokenized {
+                    String::new()
+                } else {
+                    format!(" name=\"{name}\"")
+                },
                 label = escape(label),
                 value = escape(value),
                 invalid = if error.is_some() {
@@ -444,12 +501,28 @@ impl Page<'_> {
             "autocomplete=\"cc-csc\" inputmode=\"numeric\" maxlength=\"4\" required",
             "",
         );
-        let _ = write!(
-            out,
-            "<button type=\"submit\">{} {}</button></form>",
-            escape(t.pay),
-            escape(amount)
-        );
+        if let Some(tokenized) = self.tokenized {
+            let _ = write!(
+                out,
+                "<p id=\"card-status\" class=\"err\" role=\"alert\" data-failed=\"{}\"></p>",
+                escape(t.card_token_failed)
+            );
+            let _ = write!(
+                out,
+                "<button type=\"submit\">{} {}</button></form><script src=\"{}\"></script><script>{}</script>",
+                escape(t.pay),
+                escape(amount),
+                escape(&tokenized.browser.js_url),
+                html::TOKENIZE_SCRIPT
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<button type=\"submit\">{} {}</button></form>",
+                escape(t.pay),
+                escape(amount)
+            );
+        }
     }
 
     fn receipt(&self, out: &mut String, amount: &str, charge: &Charge) {
@@ -661,7 +734,12 @@ impl Page<'_> {
                         (Some(uri), None) => uri.as_str(),
                         _ => check.as_str(),
                     };
-                    // Both addresses carry a query already; the buyer's language goes along.
+                    // The gateway's own page (Omise's 3-D Secure) is left as it gave it.
+                    if !to.starts_with(self.payment_uri) {
+                        return redirect(to);
+                    }
+                    // This service's addresses carry a query already; the buyer's language
+                    // goes along.
                     return redirect(&format!("{to}&lang={}", self.lang.code()));
                 }
                 qr_svg = charge

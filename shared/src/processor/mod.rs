@@ -31,7 +31,7 @@ pub mod test_cards;
 mod test_processor;
 
 pub use gateways::{CHOICE_TTL, Gateways};
-pub use omise::{OmiseApi, OmiseProcessor};
+pub use omise::{OmiseApi, OmiseBrowser, OmiseProcessor};
 pub use test_processor::TestProcessor;
 
 use crate::domain::card::{Card, CardDetails};

@@ -57,6 +57,67 @@ pub const DEFAULT_VAULT_URL: &str = "https://vault.omise.co";
 /// Where Omise.js is served from, unless `OMISE_JS_URL` says otherwise.
 pub const DEFAULT_JS_URL: &str = "https://cdn.omise.co/omise.js";
 
+/// Where the buyer's browser finds Omise: its script, its vault and its API (for the 3-D Secure
+/// page a payment is sent on to). From `OMISE_JS_URL`, `OMISE_VAULT_URL` and `OMISE_API_URL`,
+/// Omise's own by default; the local stand-in's in `scripts/dev` and the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OmiseBrowser {
+    pub js_url: String,
+    pub js_origin: String,
+    pub vault_origin: String,
+    pub api_origin: String,
+}
+
+impl Default for OmiseBrowser {
+    fn default() -> Self {
+        Self::new(DEFAULT_JS_URL, DEFAULT_VAULT_URL, DEFAULT_API_URL)
+    }
+}
+
+impl OmiseBrowser {
+    pub fn new(js_url: &str, vault_url: &str, api_url: &str) -> Self {
+        Self {
+            js_url: js_url.trim().to_owned(),
+            js_origin: origin(js_url),
+            vault_origin: origin(vault_url),
+            api_origin: origin(api_url),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        Self::new(
+            &var("OMISE_JS_URL", DEFAULT_JS_URL),
+            &var("OMISE_VAULT_URL", DEFAULT_VAULT_URL),
+            &var("OMISE_API_URL", DEFAULT_API_URL),
+        )
+    }
+
+    /// As a page's policy names them.
+    pub fn origins(&self) -> crate::page::html::GatewayOrigins<'_> {
+        crate::page::html::GatewayOrigins {
+            script: &self.js_origin,
+            vault: &self.vault_origin,
+            api: &self.api_origin,
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL: what a page's policy allows, never a path.
+fn origin(url: &str) -> String {
+    let url = url.trim();
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    url[..end].to_owned()
+}
+
 /// The longest answer read from Omise: a charge is a few KiB; a search page of them, more.
 const MAX_ANSWER: usize = 1024 * 1024;
 
@@ -722,6 +783,18 @@ impl OmiseRefund {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_names_origins_only() {
+        let browser = OmiseBrowser::new(
+            "https://cdn.omise.co/omise.js",
+            "https://vault.omise.co",
+            "http://127.0.0.1:9000/",
+        );
+        assert_eq!(browser.js_origin, "https://cdn.omise.co");
+        assert_eq!(browser.vault_origin, "https://vault.omise.co");
+        assert_eq!(browser.api_origin, "http://127.0.0.1:9000");
+    }
 
     #[test]
     fn only_omise_ids_go_into_a_path() {

@@ -4,3 +4,4 @@
 mod adapter;
 mod fixtures;
 mod gateways;
+mod payments;
