@@ -60,6 +60,7 @@ pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
         Operation::CreateRefund => Box::pin(create_refund::create_refund(ctx, req)).await,
         Operation::ListRefunds => Box::pin(list_refunds::list_refunds(ctx, req)).await,
         Operation::RetrieveRefund => Box::pin(retrieve_refund::retrieve_refund(ctx, req)).await,
+        Operation::OmiseWebhook => Box::pin(omise_webhook::omise_webhook(ctx, req)).await,
     }
 }
 

@@ -262,7 +262,7 @@ async fn handle(
     };
     if let Some(earlier) = earlier {
         let id = earlier.id.clone();
-        let standing = ctx.payments().replay(earlier, now).await?;
+        let standing = Box::pin(ctx.payments().replay(earlier, now)).await?;
         return Ok(page.standing(&standing, &id, Some(attempt_key)));
     }
     // Asked how an attempt ended that never began: nothing was charged.
@@ -343,25 +343,24 @@ async fn handle(
     if matches!(payment, Payment::PromptPay) && link.currency.code != "thb" {
         return malformed();
     }
-    let standing = ctx
-        .payments()
-        .pay(
-            PayRequest {
-                link: &link,
-                attempt_id: attempt.clone(),
-                gateway_key: keys.gateway_key(&link.id, &attempt),
-                payment,
-                fingerprint,
-                // At Omise, the merchant's Omise account decides whether a card goes through
-                // 3-D Secure: the attempt is given the time a buyer may take at their bank.
-                three_d_secure: reads.settings.three_d_secure || tokenized,
-                ip,
-                payment_uri: &payment_uri,
-                now,
-            },
-            progress,
-        )
-        .await?;
+    // Boxed: the payment's future is large, and a debug build's stack holds the handler's.
+    let standing = Box::pin(ctx.payments().pay(
+        PayRequest {
+            link: &link,
+            attempt_id: attempt.clone(),
+            gateway_key: keys.gateway_key(&link.id, &attempt),
+            payment,
+            fingerprint,
+            // At Omise, the merchant's Omise account decides whether a card goes through
+            // 3-D Secure: the attempt is given the time a buyer may take at their bank.
+            three_d_secure: reads.settings.three_d_secure || tokenized,
+            ip,
+            payment_uri: &payment_uri,
+            now,
+        },
+        progress,
+    ))
+    .await?;
     // The full number and security code end here.
     drop(card);
     let response = page.standing(&standing, &attempt, Some(attempt_key));

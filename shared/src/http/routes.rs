@@ -24,6 +24,7 @@ pub enum Operation {
     PaymentComplete,
     AuthenticationPage,
     AuthenticatePayment,
+    OmiseWebhook,
 }
 
 impl Operation {
@@ -37,6 +38,7 @@ impl Operation {
                 | Self::PaymentComplete
                 | Self::AuthenticationPage
                 | Self::AuthenticatePayment
+                | Self::OmiseWebhook
         )
     }
 }
@@ -176,6 +178,13 @@ pub const ROUTES: &[Route] = &[
         operation: Operation::AuthenticatePayment,
         function: "AuthenticatePaymentFunction",
     },
+    // Omise's notices of an account's charges (the URL the merchant registers at Omise).
+    Route {
+        method: "POST",
+        path: "/webhooks/omise/{id}",
+        operation: Operation::OmiseWebhook,
+        function: "OmiseWebhookFunction",
+    },
 ];
 
 /// What a method and path resolve to.
@@ -217,7 +226,9 @@ fn allowed_methods(pattern: &str) -> &'static [&'static str] {
         "/links" => &["GET", "POST"],
         "/links/{id}" => &["GET", "DELETE"],
         "/pay/{id}" | "/pay/{id}/authorize" | "/charges/{id}/refunds" => &["GET", "POST"],
-        "/charges/{id}/mark_as_paid" | "/charges/{id}/mark_as_failed" => &["POST"],
+        "/charges/{id}/mark_as_paid" | "/charges/{id}/mark_as_failed" | "/webhooks/omise/{id}" => {
+            &["POST"]
+        }
         _ => &["GET"],
     }
 }

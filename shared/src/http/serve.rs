@@ -41,6 +41,8 @@ pub struct AppContext {
     pub origin_guard: Option<OriginGuard>,
     /// Where a buyer's browser finds Omise, for the tokenized card form.
     pub omise_browser: crate::processor::OmiseBrowser,
+    /// Opens what is sealed under the stack's KMS key (`SECRETS_KMS_KEY`), when it is set.
+    pub sealer: Option<crate::sealed::Sealer>,
 }
 
 /// The system's clock, plus an offset that only tests set.
@@ -91,6 +93,7 @@ impl AppContext {
             clock: Clock::default(),
             origin_guard: None,
             omise_browser: crate::processor::OmiseBrowser::default(),
+            sealer: None,
         }
     }
 
@@ -101,7 +104,8 @@ impl AppContext {
         let table = env(TABLE_NAME_ENV)?;
         let base = env(PAYMENT_BASE_URL_ENV)?;
         let mut ctx = Self::new(Store::new(crate::store::lambda_client()?, table), &base);
-        ctx.processor = Arc::new(Gateways::from_env(ctx.store.clone())?);
+        ctx.sealer = crate::sealed::Sealer::from_env()?;
+        ctx.processor = Arc::new(Gateways::from_env(ctx.store.clone(), ctx.sealer.clone()));
         ctx.omise_browser = crate::processor::OmiseBrowser::from_env();
         ctx.attempt_secret = match std::env::var(ATTEMPT_SECRET_ENV)
             .ok()

@@ -4,4 +4,5 @@
 mod adapter;
 mod fixtures;
 mod gateways;
+mod notices;
 mod payments;

@@ -11,16 +11,21 @@ use shared::sealed::Secret;
 use shared::store::settings::{Gateway, OMISE_SECRET_KEY_PURPOSE, OmiseKeys, sealed_context};
 use std::sync::Arc;
 
-struct Shop {
-    app: TestApp,
-    standin: StandIn,
-    omise: OmiseAccount,
-    livemode: bool,
+pub struct Shop {
+    pub app: TestApp,
+    pub standin: StandIn,
+    pub omise: OmiseAccount,
+    pub livemode: bool,
 }
 
 /// Alice's account, in `livemode`, paying through an Omise account at the stand-in made with
 /// `spec`.
-async fn shop(livemode: bool, spec: Value) -> Shop {
+pub async fn shop(livemode: bool, spec: Value) -> Shop {
+    shop_with_webhook_secret(livemode, spec, None).await
+}
+
+/// The same, with Omise's webhook secret (base64) set for the account, as links-admin sets it.
+pub async fn shop_with_webhook_secret(livemode: bool, spec: Value, webhook: Option<&str>) -> Shop {
     let mut app = spawn_app().await;
     let standin = StandIn::start();
     let mut spec = spec;
@@ -37,10 +42,25 @@ async fn shop(livemode: bool, spec: Value) -> Shop {
         )
         .await
         .unwrap();
+    let webhook_secret = match webhook {
+        Some(secret) => Some(
+            test_sealer()
+                .seal(
+                    &Secret::new(secret),
+                    &sealed_context(
+                        &owner,
+                        shared::store::settings::OMISE_WEBHOOK_SECRET_PURPOSE,
+                    ),
+                )
+                .await
+                .unwrap(),
+        ),
+        None => None,
+    };
     let keys = OmiseKeys {
         public_key: omise.public_key.clone(),
         secret_key: sealed,
-        webhook_secret: None,
+        webhook_secret,
     };
     app.ctx
         .store
@@ -54,6 +74,7 @@ async fn shop(livemode: bool, spec: Value) -> Shop {
         &url,
     ));
     app.ctx.omise_browser = OmiseBrowser::new(&format!("{url}/omise.js"), &url, &url);
+    app.ctx.sealer = Some(test_sealer());
     Shop {
         app,
         standin,
@@ -63,7 +84,7 @@ async fn shop(livemode: bool, spec: Value) -> Shop {
 }
 
 impl Shop {
-    async fn link(&self, title: &str) -> String {
+    pub async fn link(&self, title: &str) -> String {
         let key = if self.livemode {
             &self.app.alice.live_key
         } else {
@@ -73,15 +94,15 @@ impl Shop {
         page_path(&link)
     }
 
-    fn token(&self, number: &str) -> String {
+    pub fn token(&self, number: &str) -> String {
         self.standin.token(&self.omise.public_key, number)
     }
 
-    fn token_form(&self, path: &str, token: &str) -> String {
+    pub fn token_form(&self, path: &str, token: &str) -> String {
         format!("attempt={}&lang=en&omise_token={token}", attempt_key(path))
     }
 
-    async fn charges(&self) -> Value {
+    pub async fn charges(&self) -> Value {
         let key = if self.livemode {
             &self.app.alice.live_key
         } else {
