@@ -106,8 +106,11 @@ async fn a_signed_notice_settles_the_charge_as_omise_says_once() {
     authenticate(&shop, &before);
     let after = omise_charge(&shop, &before["id"]);
     let events_before = live_events(&shop).await;
+    let calls = shop.omise_calls().len();
     let done = notify(&shop, &account, &event(&after), Some((SECRET, now()))).await;
     assert_eq!(done.status, 200, "{}", done.text);
+    // The notice costs one read of the charge at Omise.
+    assert_eq!(shop.omise_calls()[calls..], ["GET /charges/{id}"]);
     assert_eq!(shop.charges().await["data"][0]["status"], "successful");
     let events_after = live_events(&shop).await;
     assert!(events_after > events_before);

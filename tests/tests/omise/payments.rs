@@ -102,6 +102,35 @@ impl Shop {
         format!("attempt={}&lang=en&omise_token={token}", attempt_key(path))
     }
 
+    /// The calls the service made to Omise's API (not the vault, not the test controls), as
+    /// `METHOD /path`, charge ids blanked.
+    pub fn omise_calls(&self) -> Vec<String> {
+        self.standin
+            .received()
+            .iter()
+            .filter(|r| {
+                let path = r["path"].as_str().unwrap();
+                path != "/tokens"
+                    && !path.starts_with("/__standin")
+                    && !path.starts_with("/authorize")
+            })
+            .map(|r| {
+                let path = r["path"].as_str().unwrap();
+                let path: Vec<&str> = path
+                    .split('/')
+                    .map(|part| {
+                        if part.starts_with("chrg_") {
+                            "{id}"
+                        } else {
+                            part
+                        }
+                    })
+                    .collect();
+                format!("{} {}", r["method"].as_str().unwrap(), path.join("/"))
+            })
+            .collect()
+    }
+
     pub async fn charges(&self) -> Value {
         let key = if self.livemode {
             &self.app.alice.live_key
@@ -190,6 +219,8 @@ async fn a_live_card_is_paid_through_omise_once_however_often_the_form_is_posted
     assert!(again.text.contains("Payment successful"));
     let at_omise = shop.standin.charges(&shop.omise.secret_key);
     assert_eq!(at_omise.len(), 1);
+    // One call to Omise for the payment, none for the form posted again.
+    assert_eq!(shop.omise_calls(), ["POST /charges"]);
     let charges = shop.charges().await;
     assert_eq!(charges["total"], 1);
     let charge = &charges["data"][0];
@@ -298,7 +329,10 @@ async fn three_d_secure_at_omise_is_read_back_from_omise_on_return() {
         "result=pass",
     );
     assert_eq!(status, 303, "{bank} {path_at_bank}: {body}");
+    let before = shop.omise_calls().len();
     let receipt = open(&shop.app, &back).await;
+    // The return reads the charge from Omise once.
+    assert_eq!(shop.omise_calls()[before..], ["GET /charges/{id}"]);
     assert!(
         receipt.text.contains("Payment successful"),
         "{}",
