@@ -224,19 +224,7 @@ pub async fn operator_sealer() -> Result<Sealer, String> {
 /// The functions' KMS client, built as their other AWS clients are (see
 /// `secrets::secrets_client`), with `AWS_ENDPOINT_URL_KMS` when pointed at an emulator.
 pub fn kms_client() -> Result<aws_sdk_kms::Client, String> {
-    let region = std::env::var("AWS_REGION").map_err(|_| "AWS_REGION is not set".to_owned())?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS")
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
-    let trust = if endpoint
-        .as_deref()
-        .is_some_and(|e| e.to_ascii_lowercase().starts_with("https://"))
-    {
-        crate::store::TrustRoots::AmazonAndSystem
-    } else {
-        crate::store::TrustRoots::Amazon
-    };
+    let (region, endpoint, trust) = crate::secrets::aws_service_settings("AWS_ENDPOINT_URL_KMS")?;
     let mut config = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))

@@ -153,12 +153,15 @@ impl AttemptSecret {
     }
 }
 
-/// The functions' Secrets Manager client, built as their DynamoDB client is (see
-/// `store::lambda_client`): from the variables Lambda sets, with
-/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when pointed at an emulator (ignored when empty).
-pub fn secrets_client() -> Result<aws_sdk_secretsmanager::Client, String> {
+/// What a function's client of another AWS service is built from, as its DynamoDB client is:
+/// the region Lambda sets, the endpoint in `endpoint_var` when pointed at an emulator (ignored
+/// when empty), and the trust roots for it (Amazon's; also the system's for an `https://`
+/// emulator).
+pub(crate) fn aws_service_settings(
+    endpoint_var: &str,
+) -> Result<(String, Option<String>, crate::store::TrustRoots), String> {
     let region = std::env::var("AWS_REGION").map_err(|_| "AWS_REGION is not set".to_owned())?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+    let endpoint = std::env::var(endpoint_var)
         .ok()
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
@@ -170,6 +173,14 @@ pub fn secrets_client() -> Result<aws_sdk_secretsmanager::Client, String> {
     } else {
         crate::store::TrustRoots::Amazon
     };
+    Ok((region, endpoint, trust))
+}
+
+/// The functions' Secrets Manager client, built as their DynamoDB client is (see
+/// `store::lambda_client`): from the variables Lambda sets, with
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when pointed at an emulator (ignored when empty).
+pub fn secrets_client() -> Result<aws_sdk_secretsmanager::Client, String> {
+    let (region, endpoint, trust) = aws_service_settings("AWS_ENDPOINT_URL_SECRETS_MANAGER")?;
     let mut config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running stand-in. Stopped when dropped.
 pub struct StandIn {
@@ -49,23 +49,11 @@ impl StandIn {
             .stderr(std::fs::File::create(dir.join("stderr")).expect("the stand-in's stderr"))
             .spawn()
             .expect("start the Omise stand-in (python3)");
-        let started = Instant::now();
-        let port = loop {
-            if let Some(port) = std::fs::read_to_string(dir.join("port"))
-                .ok()
-                .and_then(|p| p.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the Omise stand-in did not start"
-            );
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the Omise stand-in exited before listening: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let port = crate::receiver::wait_for_port_file(
+            &mut child,
+            &dir.join("port"),
+            "the Omise stand-in",
+        );
         StandIn { child, dir, port }
     }
 

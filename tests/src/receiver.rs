@@ -80,6 +80,28 @@ pub fn test_certificate() -> (Vec<u8>, Vec<u8>) {
     pair
 }
 
+/// The port a helper `child` started with `--port-file path` wrote there once it listens; panics
+/// if it exits first or takes more than 10 s.
+pub fn wait_for_port_file(child: &mut Child, path: &Path, what: &str) -> u16 {
+    let started = Instant::now();
+    loop {
+        if let Some(port) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            return port;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} did not start"
+        );
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl Receiver {
     /// Starts a receiver that verifies with `secret` (base64) and takes `options` (see
     /// receiver.py: `--fail-first N`, `--previous-secret S`...). It is down (answers 503) while
@@ -108,23 +130,7 @@ impl Receiver {
             .stdout(Stdio::null())
             .spawn()
             .expect("start the receiver");
-        let started = Instant::now();
-        let port = loop {
-            if let Some(port) = std::fs::read_to_string(dir.join("port"))
-                .ok()
-                .and_then(|p| p.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the receiver did not start"
-            );
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the receiver exited before listening: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let port = wait_for_port_file(&mut child, &dir.join("port"), "the receiver");
         let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");
         Receiver {
             child,
