@@ -37,6 +37,8 @@ pub const OMISE_TIMEOUT: Duration = Duration::from_secs(5);
 enum Chosen {
     BuiltIn,
     Omise(Secret),
+    /// Omise, its key as the settings just read hold it: opened on the first call.
+    Sealed(Vec<u8>),
     Refused(&'static str),
 }
 
@@ -100,10 +102,35 @@ impl Gateways {
     /// saves reading them again, unless the key must be opened.
     pub fn prime(&self, owner: &Principal, settings: &Settings) {
         let chosen = match &settings.gateway {
-            Gateway::Omise(_) => return,
+            Gateway::Omise(keys) => {
+                // A key already opened stays (for its TTL); otherwise the sealed one is kept,
+                // to be opened without reading the settings again.
+                if matches!(self.fresh(owner).as_deref(), Some(Chosen::Omise(_))) {
+                    return;
+                }
+                Chosen::Sealed(keys.secret_key.clone())
+            }
             gateway => Self::without_key(owner, gateway),
         };
         self.keep(owner, chosen);
+    }
+
+    /// The owner's choice, if kept and young enough.
+    fn fresh(&self, owner: &Principal) -> Option<Arc<Chosen>> {
+        let all = self.chosen.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(owner)
+            .filter(|(at, _)| at.elapsed() < CHOICE_TTL)
+            .map(|(_, chosen)| chosen.clone())
+    }
+
+    async fn open(&self, owner: &Principal, sealed: &[u8]) -> Result<Chosen, ProcessorError> {
+        let Some(sealer) = &self.sealer else {
+            return Err(ProcessorError::Unavailable(
+                "the account's Omise key is sealed, and this function has no KMS key to open it (SECRETS_KMS_KEY)".into(),
+            ));
+        };
+        let context = sealed_context(owner, OMISE_SECRET_KEY_PURPOSE);
+        Ok(Chosen::Omise(sealer.open(sealed, &context).await?))
     }
 
     fn without_key(owner: &Principal, gateway: &Gateway) -> Chosen {
@@ -125,27 +152,15 @@ impl Gateways {
     }
 
     async fn choose(&self, owner: &Principal) -> Result<Arc<Chosen>, ProcessorError> {
-        {
-            let all = self.chosen.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, chosen)) = all.get(owner) {
-                if at.elapsed() < CHOICE_TTL {
-                    return Ok(chosen.clone());
-                }
-            }
-        }
-        let settings = self.store.settings(owner).await?;
-        let chosen = match &settings.gateway {
-            Gateway::Omise(keys) => {
-                let Some(sealer) = &self.sealer else {
-                    return Err(ProcessorError::Unavailable(
-                        "the account's Omise key is sealed, and this function has no KMS key to open it (SECRETS_KMS_KEY)".into(),
-                    ));
-                };
-                let context = sealed_context(owner, OMISE_SECRET_KEY_PURPOSE);
-                let secret = sealer.open(&keys.secret_key, &context).await?;
-                Chosen::Omise(secret)
-            }
-            gateway => Self::without_key(owner, gateway),
+        let chosen = match self.fresh(owner) {
+            Some(chosen) => match &*chosen {
+                Chosen::Sealed(blob) => self.open(owner, blob).await?,
+                _ => return Ok(chosen),
+            },
+            None => match &self.store.settings(owner).await?.gateway {
+                Gateway::Omise(keys) => self.open(owner, &keys.secret_key).await?,
+                gateway => Self::without_key(owner, gateway),
+            },
         };
         Ok(self.keep(owner, chosen))
     }
@@ -165,6 +180,9 @@ impl Gateways {
                 key.expose(),
             ))),
             Chosen::Refused(why) => Err(ProcessorError::Refused((*why).to_owned())),
+            Chosen::Sealed(_) => Err(ProcessorError::Unavailable(
+                "an Omise key not yet opened".into(),
+            )),
         }
     }
 }

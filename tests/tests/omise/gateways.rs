@@ -204,3 +204,37 @@ async fn settings_read_with_the_link_spare_a_second_read() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn an_omise_key_read_with_the_link_is_opened_without_reading_the_settings_again() {
+    let standin = StandIn::start();
+    let omise = standin.account(json!({"livemode": true}));
+    let live = Principal {
+        account_id: "acct_a".into(),
+        livemode: true,
+    };
+    let sealed = test_sealer()
+        .seal(
+            &Secret::new(&omise.secret_key),
+            &sealed_context(&live, OMISE_SECRET_KEY_PURPOSE),
+        )
+        .await
+        .unwrap();
+    // A store with no table: the settings could not be read again even if asked.
+    let store = shared::store::Store::new(links_tests::local_client(), "no-such-table");
+    let gateways = Gateways::new(store, Some(test_sealer()), &standin.url());
+    let settings = Settings {
+        three_d_secure: false,
+        gateway: Gateway::Omise(OmiseKeys {
+            public_key: omise.public_key.clone(),
+            secret_key: sealed,
+            webhook_secret: None,
+        }),
+    };
+    gateways.settings_read(&live, &settings);
+    let token = standin.token(&omise.public_key, "4242424242424242");
+    let charge = request_charge(&gateways, &live, Payment::Token(&token), "k")
+        .await
+        .unwrap();
+    assert_eq!(charge.status, Status::Successful);
+}
