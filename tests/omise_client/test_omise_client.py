@@ -12,6 +12,9 @@ Environment (the API must already be running):
 - ``LINKS_API_URL``         e.g. ``http://127.0.0.1:3000``
 - ``LINKS_TEST_KEY``        a test secret key of one account
 - ``LINKS_OTHER_TEST_KEY``  a test secret key of a different account
+- ``LINKS_LIVE_KEY``, ``OMISE_STANDIN_URL``  (optional) a live key of an account whose live
+  gateway is the Omise stand-in, and the stand-in: the live tests run only with both (scripts/test
+  sets them; the sam local run, whose functions have no gateway but the built-in one, does not)
 
 Run: ``.venv/bin/python -m pytest -q tests/omise_client``
 """
@@ -473,6 +476,62 @@ def test_a_refund_is_made_and_read_back_through_the_client():
     # More than remains is refused with an Omise error.
     with pytest.raises(omise.errors.BaseError):
         charge.refund(amount=90001)
+
+
+# --- live mode, through Omise (the stand-in) ----------------------------------------------------
+
+def pay_live(link, number="4242424242424242"):
+    """Pays a live ``link`` as its page does: the card to the gateway's vault with the page's
+    public key (Omise.js's part), then only the token posted to the service."""
+    standin = os.environ["OMISE_STANDIN_URL"].rstrip("/")
+    parts = urllib.parse.urlsplit(link.payment_uri)
+    with urllib.request.urlopen(link.payment_uri) as response:
+        page = response.read().decode()
+    public_key = re.search(r'data-omise-key="(pkey_[A-Za-z0-9_]+)"', page).group(1)
+    card = urllib.parse.urlencode({
+        "card[name]": "Somchai Jaidee", "card[number]": number, "card[expiration_month]": "12",
+        "card[expiration_year]": "2031", "card[security_code]": "123",
+    }).encode()
+    vault = urllib.request.Request(standin + "/tokens", data=card, headers={
+        "Authorization": "Basic " + base64.b64encode((public_key + ":").encode()).decode(),
+        "Content-Type": "application/x-www-form-urlencoded",
+    })
+    with urllib.request.urlopen(vault) as response:
+        token = json.load(response)["id"]
+    form = urllib.parse.urlencode({"attempt": attempt_key(page), "lang": "en", "omise_token": token}).encode()
+    request = urllib.request.Request(link.payment_uri, data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": "%s://%s" % (parts.scheme, parts.netloc),
+    })
+    with urllib.request.urlopen(request) as response:
+        return response.status, response.read().decode()
+
+
+def test_a_live_charge_and_its_refund_are_read_through_the_client():
+    live_key = os.environ.get("LINKS_LIVE_KEY")
+    if not (live_key and os.environ.get("OMISE_STANDIN_URL")):
+        pytest.skip("no live gateway here (LINKS_LIVE_KEY and OMISE_STANDIN_URL unset)")
+    with using_key(live_key):
+        link = create_link(amount=100000)
+        assert link.livemode is True
+        status, page = pay_live(link)
+        assert status == 200 and "Payment successful" in page, page
+        link.reload()
+        charge = omise.Charge.retrieve(list(link.charges)[0].id)
+        assert charge.id.startswith("chrg_") and not charge.id.startswith("chrg_test_")
+        assert (charge.livemode, charge.status, charge.paid) == (True, "successful", True)
+        assert charge.card.last_digits == "4242"
+        refund = charge.refund(amount=10000)
+        assert refund.id.startswith("rfnd_") and not refund.id.startswith("rfnd_test_")
+        assert (refund.amount, refund.charge) == (10000, charge.id)
+        assert omise.Charge.retrieve(charge.id).refunded == 10000
+        assert [r.id for r in charge.list_refunds()] == [refund.id]
+    # The refund went to Omise: one refund of 10000 THB satang there, asked once.
+    standin = os.environ["OMISE_STANDIN_URL"].rstrip("/")
+    with urllib.request.urlopen(standin + "/__standin/requests") as response:
+        received = json.load(response)["data"]
+    refunds = [r for r in received if r["method"] == "POST" and r["path"].endswith("/refunds")]
+    assert len(refunds) == 1 and "amount=10000" in refunds[0]["body"], refunds
 
 
 # --- events -----------------------------------------------------------------------------------
