@@ -29,7 +29,7 @@ pub mod store;
 pub mod validate;
 
 pub use domain::error::ApiError;
-pub use http::serve::{AppContext, serve, serve_without_context};
+pub use http::serve::{AppContext, serve, serve_payments, serve_without_context};
 
 /// Re-exported so every function uses the same clock type without its own dependency line.
 pub use chrono;

@@ -161,6 +161,13 @@ pub fn create_secret(name: &str, value: &str) {
 
 /// `ctx`, signing attempt keys with [`TEST_ATTEMPT_SECRET`].
 pub fn test_context(mut ctx: AppContext) -> AppContext {
+    // As the payment functions serve: each account's gateway (the built-in test processor
+    // unless a test sets Omise), never reading a KMS key it was not given.
+    ctx.processor = std::sync::Arc::new(shared::processor::Gateways::new(
+        ctx.store.clone(),
+        None,
+        shared::processor::omise::DEFAULT_API_URL,
+    ));
     ctx.attempt_secret = shared::secrets::AttemptSecret::given(
         shared::domain::attempt::AttemptKeys::from_secret(TEST_ATTEMPT_SECRET)
             .expect("the test secret"),

@@ -1,6 +1,6 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve(
+    shared::serve_payments(
         "authenticate-payment",
         authenticate_payment::authenticate_payment,
     )

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("create-refund", create_refund::create_refund).await
+    shared::serve_payments("create-refund", create_refund::create_refund).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("mark-charge-failed", mark_charge_failed::mark_charge_failed).await
+    shared::serve_payments("mark-charge-failed", mark_charge_failed::mark_charge_failed).await
 }

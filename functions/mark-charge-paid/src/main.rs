@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("mark-charge-paid", mark_charge_paid::mark_charge_paid).await
+    shared::serve_payments("mark-charge-paid", mark_charge_paid::mark_charge_paid).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("omise-webhook", omise_webhook::omise_webhook).await
+    shared::serve_payments("omise-webhook", omise_webhook::omise_webhook).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("pay-link", pay_link::pay_link).await
+    shared::serve_payments("pay-link", pay_link::pay_link).await
 }

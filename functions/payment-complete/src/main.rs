@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::serve("payment-complete", payment_complete::payment_complete).await
+    shared::serve_payments("payment-complete", payment_complete::payment_complete).await
 }

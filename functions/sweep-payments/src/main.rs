@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::http::serve::init_logging();
-    let ctx: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
+    let ctx: &'static AppContext =
+        Box::leak(Box::new(AppContext::from_env()?.with_gateways_from_env()?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let left = event
             .context

@@ -7,7 +7,7 @@ use crate::domain::attempt::{AttemptKeys, KeyProblem};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::payments::Payments;
-use crate::processor::{Gateways, Processor};
+use crate::processor::{Gateways, Processor, TestProcessor};
 use crate::secrets::{
     ATTEMPT_SECRET_ENV, AttemptSecret, ORIGIN_HEADER, ORIGIN_SECRET_ENV, OriginGuard,
     secrets_client,
@@ -81,11 +81,7 @@ impl AppContext {
     /// A context whose authenticator has other limits (tests of the key cache).
     pub fn with_auth(store: Store, payment_base_url: &str, auth: Authenticator) -> Self {
         Self {
-            processor: Arc::new(Gateways::new(
-                store.clone(),
-                None,
-                crate::processor::omise::DEFAULT_API_URL,
-            )),
+            processor: Arc::new(TestProcessor::new(store.clone())),
             store,
             auth,
             payment_base_url: payment_base_url.trim_end_matches('/').to_owned(),
@@ -104,8 +100,6 @@ impl AppContext {
         let table = env(TABLE_NAME_ENV)?;
         let base = env(PAYMENT_BASE_URL_ENV)?;
         let mut ctx = Self::new(Store::new(crate::store::lambda_client()?, table), &base);
-        ctx.sealer = crate::sealed::Sealer::from_env()?;
-        ctx.processor = Arc::new(Gateways::from_env(ctx.store.clone(), ctx.sealer.clone()));
         ctx.omise_browser = crate::processor::OmiseBrowser::from_env();
         ctx.attempt_secret = match std::env::var(ATTEMPT_SECRET_ENV)
             .ok()
@@ -122,6 +116,16 @@ impl AppContext {
             None => None,
         };
         Ok(ctx)
+    }
+
+    /// This context with each account's gateway ([`Gateways`]: the built-in test processor, or
+    /// Omise with the account's sealed key) as its processor, and the KMS key to open sealed
+    /// values with (`SECRETS_KMS_KEY`). Only the functions that charge, settle or refund call
+    /// it (through [`serve_payments`]): the others never link the Omise client or the KMS SDK.
+    pub fn with_gateways_from_env(mut self) -> Result<Self, Error> {
+        self.sealer = crate::sealed::Sealer::from_env()?;
+        self.processor = Arc::new(Gateways::from_env(self.store.clone(), self.sealer.clone()));
+        Ok(self)
     }
 
     /// Now, by this context's clock.
@@ -206,8 +210,36 @@ where
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     init_logging();
+    serve_with(operation, AppContext::from_env()?, handler).await
+}
+
+/// [`serve`] for a function that charges, settles or refunds: its context pays through each
+/// account's gateway ([`AppContext::with_gateways_from_env`]).
+pub async fn serve_payments<F, Fut>(operation: &'static str, handler: F) -> Result<(), Error>
+where
+    F: Fn(&'static AppContext, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    init_logging();
+    serve_with(
+        operation,
+        AppContext::from_env()?.with_gateways_from_env()?,
+        handler,
+    )
+    .await
+}
+
+async fn serve_with<F, Fut>(
+    operation: &'static str,
+    context: AppContext,
+    handler: F,
+) -> Result<(), Error>
+where
+    F: Fn(&'static AppContext, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
     // The context lives as long as the process; leaking it lets every request borrow it freely.
-    let context: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
+    let context: &'static AppContext = Box::leak(Box::new(context));
     run_logged(operation, |req| {
         let guarded = context.origin_guard.as_ref().map(|guard| {
             let header = req

@@ -19,7 +19,8 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     lambda_http::tracing::init_default_subscriber();
     let addr = std::env::var("LINKS_LOCAL_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let ctx: &'static AppContext = Box::leak(Box::new(AppContext::from_env()?));
+    let ctx: &'static AppContext =
+        Box::leak(Box::new(AppContext::from_env()?.with_gateways_from_env()?));
     let listener = TcpListener::bind(&addr).await?;
     // The payments sweep, as the deployed schedule runs it (every minute there; more often here,
     // so that an abandoned test payment ends soon after its deadline).
