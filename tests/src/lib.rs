@@ -229,6 +229,14 @@ impl Account {
             livemode: false,
         }
     }
+
+    /// The account in live mode.
+    pub fn live(&self) -> Principal {
+        Principal {
+            livemode: true,
+            ..self.test()
+        }
+    }
 }
 
 /// The API over a table of its own, with two accounts.

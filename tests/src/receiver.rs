@@ -209,7 +209,12 @@ pub async fn set_endpoint(app: &TestApp, owner: &Principal, url: &str) -> String
     let set = app
         .ctx
         .store
-        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .set_webhook(
+            owner,
+            url,
+            shared::chrono::Utc::now(),
+            &crate::test_sealer(),
+        )
         .await
         .expect("set the endpoint");
     set.new_secret.expect("a new endpoint's secret")
@@ -234,7 +239,12 @@ pub async fn repoint(app: &TestApp, owner: &Principal, url: &str) {
     let set = app
         .ctx
         .store
-        .set_webhook(owner, url, shared::chrono::Utc::now())
+        .set_webhook(
+            owner,
+            url,
+            shared::chrono::Utc::now(),
+            &crate::test_sealer(),
+        )
         .await
         .unwrap();
     assert!(

@@ -23,7 +23,10 @@ use shared::domain::event::{EventKey, WebhookDelivery};
 use shared::domain::ids;
 use shared::domain::principal::Principal;
 use shared::domain::webhook::{RetrySchedule, SigningSecret};
-use shared::store::{Store, WebhookEndpoint};
+use shared::sealed::Sealer;
+use shared::store::{Store, StoredSecret, WebhookEndpoint};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Leftover waiting events of a removed endpoint dropped per query of its queue.
@@ -40,6 +43,76 @@ pub struct Deliverer {
     pub schedule: RetrySchedule,
     /// The longest one try may take (the sender's own timeout).
     pub attempt_timeout: Duration,
+    pub signing_keys: SigningKeys,
+}
+
+/// Opens endpoints' sealed signing secrets, and keeps what it opened for the life of the
+/// instance: one KMS `Decrypt` per secret per cold start, not per delivery. Kept by the sealed
+/// value itself and its owner, so a rotation (a new sealed value) is opened afresh and a value
+/// copied onto another account's endpoint is opened, and refused, for that account.
+pub struct SigningKeys {
+    sealer: Option<Sealer>,
+    opened: Mutex<HashMap<(Principal, Vec<u8>), SigningSecret>>,
+}
+
+/// Opened secrets kept at most: a bound on memory, far above one instance's endpoints.
+const OPENED_KEPT: usize = 4096;
+
+impl SigningKeys {
+    /// `sealer` is `None` only where no secret is sealed (a function without `SECRETS_KMS_KEY`):
+    /// then a sealed secret fails to open, and its event waits for a try that can sign it.
+    pub fn new(sealer: Option<Sealer>) -> Self {
+        Self {
+            sealer,
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `endpoint`'s signing secrets at `now`, opened, the current one first.
+    pub async fn open(
+        &self,
+        endpoint: &WebhookEndpoint,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SigningSecret>, ApiError> {
+        let mut secrets = Vec::new();
+        for stored in endpoint.signing_secrets(now) {
+            let StoredSecret::Sealed(bytes) = stored else {
+                secrets.push(stored.open_clear()?);
+                continue;
+            };
+            let key = (endpoint.owner.clone(), bytes.clone());
+            let kept = self.lock().get(&key).cloned();
+            let secret = match kept {
+                Some(secret) => secret,
+                None => {
+                    let sealer = self.sealer.as_ref().ok_or_else(|| {
+                        ApiError::internal("a sealed signing secret, and no KMS key to open it")
+                    })?;
+                    let secret = stored.open(&endpoint.owner, sealer).await?;
+                    let mut opened = self.lock();
+                    if opened.len() >= OPENED_KEPT {
+                        opened.clear();
+                    }
+                    opened.insert(key, secret.clone());
+                    secret
+                }
+            };
+            secrets.push(secret);
+        }
+        Ok(secrets)
+    }
+
+    /// Secrets opened so far (for tests: how many KMS calls were saved).
+    pub fn opened(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Principal, Vec<u8>), SigningSecret>> {
+        // Nothing panics while holding it; a poisoned map is still a valid map.
+        self.opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A new event, as a stream record carries it.
@@ -177,6 +250,7 @@ impl Deliverer {
             sender: Sender::new(policy, trusted.as_deref(), attempt_timeout)?,
             schedule,
             attempt_timeout,
+            signing_keys: SigningKeys::new(Sealer::from_env()?),
         })
     }
 
@@ -321,7 +395,7 @@ impl Deliverer {
         doc: &str,
     ) -> Result<bool, ApiError> {
         let now = Utc::now();
-        let secrets = endpoint.signing_secrets(now);
+        let secrets = self.signing_keys.open(endpoint, now).await?;
         let secrets: Vec<&SigningSecret> = secrets.iter().collect();
         let started = Instant::now();
         let attempt = self

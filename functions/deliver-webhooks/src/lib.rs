@@ -4,4 +4,4 @@
 pub mod deliver;
 pub mod send;
 
-pub use deliver::Deliverer;
+pub use deliver::{Deliverer, SigningKeys};

@@ -77,7 +77,10 @@ pub use idempotency::IDEMPOTENCY_TTL;
 pub use item::{PK, SK};
 pub use keys::{KeyRecord, NewAccount, NewKey};
 pub use links::{CREATE_ATTEMPTS, CreateOutcome, LinkPage};
-pub use webhooks::{Lease, ROTATION_OVERLAP, SetWebhook, Waiting, WebhookEndpoint};
+pub use webhooks::{
+    Lease, ROTATION_OVERLAP, SetWebhook, StoredSecret, WEBHOOK_SIGNING_SECRET_PURPOSE, Waiting,
+    WebhookEndpoint,
+};
 
 use crate::domain::error::ApiError;
 use aws_sdk_dynamodb::Client;

@@ -4,7 +4,7 @@
 //!
 //! | item | `pk` | `sk` | attributes |
 //! |---|---|---|---|
-//! | endpoint | `HOOK#<account>#<mode>` | `HOOK` | `url` S, `secret` S, `previous_secret` S?, `previous_until` S?, `created` S, `updated` S, `pending` N?, `failures` N? |
+//! | endpoint | `HOOK#<account>#<mode>` | `HOOK` | `url` S, `secret` B, `previous_secret` B?, `previous_until` S?, `created` S, `updated` S, `pending` N?, `failures` N? |
 //! | a waiting event | `HOOK#<account>#<mode>` | `QUEUE#<event id>` | `doc` S (the event as first sent), `queued` S |
 //! | a failing endpoint's next try | `HOOKDUE#0` | `<account>#<mode>` | `due` N (ms), `lease` N (ms)? |
 //!
@@ -23,6 +23,16 @@
 //! The endpoint partition is written only by the admin tool and the delivery function: the API's
 //! functions never touch it, and IAM says so.
 //!
+//! # Signing secrets at rest
+//!
+//! `secret` and `previous_secret` are sealed under the stack's KMS key (`crate::sealed`, purpose
+//! [`WEBHOOK_SIGNING_SECRET_PURPOSE`], bound to the endpoint's account and mode), so the table,
+//! its stream (which carries every endpoint write) and its backups hold nothing that signs. The
+//! admin tool seals (it shows the secret once, in clear, to the operator); the delivery function
+//! opens, and its IAM role may decrypt that purpose only. Endpoints written before secrets were
+//! sealed hold them as strings: they still sign, and `links-admin webhook seal` seals them in
+//! place without changing them.
+//!
 //! [`RetrySchedule`]: crate::domain::webhook::RetrySchedule
 
 use super::item::{Item, corrupt, get_n, get_s, key, n, parse_time, s, time};
@@ -30,6 +40,7 @@ use super::{Store, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::domain::webhook::SigningSecret;
+use crate::sealed::{Sealer, Secret};
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -54,15 +65,97 @@ const LEASE_LOST: &str = "a webhook sweep no longer holds the endpoint's next tr
 /// Attempts at a queue transaction that DynamoDB cancelled for a conflict or throttling.
 const QUEUE_ATTEMPTS: u32 = 5;
 
+/// What a signing secret is sealed for: KMS's encryption context names it, and the delivery
+/// function's role may decrypt this purpose only.
+pub const WEBHOOK_SIGNING_SECRET_PURPOSE: &str = "webhook-signing-secret";
+
+/// A signing secret as the endpoint item holds it. Its `Debug` prints neither form.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredSecret {
+    /// Sealed under the KMS key (`secret` B): what every write stores.
+    Sealed(Vec<u8>),
+    /// The base64 text itself (`secret` S): an endpoint set before secrets were sealed, until
+    /// `links-admin webhook seal` seals it.
+    Clear(String),
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sealed(_) => "StoredSecret::Sealed(..)",
+            Self::Clear(_) => "StoredSecret::Clear(..)",
+        })
+    }
+}
+
+impl StoredSecret {
+    fn from_attribute(value: &AttributeValue) -> Option<Self> {
+        match value {
+            AttributeValue::B(blob) => Some(Self::Sealed(blob.as_ref().to_vec())),
+            AttributeValue::S(text) => Some(Self::Clear(text.clone())),
+            _ => None,
+        }
+    }
+
+    fn attribute(&self) -> AttributeValue {
+        match self {
+            Self::Sealed(bytes) => {
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes.clone()))
+            }
+            Self::Clear(text) => s(text),
+        }
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, Self::Sealed(_))
+    }
+
+    /// A secret written before sealing, ready to sign (no KMS call); an error for a sealed one.
+    pub fn open_clear(&self) -> Result<SigningSecret, ApiError> {
+        match self {
+            Self::Clear(text) => SigningSecret::from_base64(text)
+                .ok_or_else(|| ApiError::internal("a webhook signing secret is not base64")),
+            Self::Sealed(_) => Err(ApiError::internal("a sealed secret opens with its sealer")),
+        }
+    }
+
+    /// The secret, ready to sign: one KMS `Decrypt` when sealed (the caller keeps what it
+    /// opened). `owner` is the endpoint's: a sealed value copied onto another's item does not
+    /// open.
+    pub async fn open(
+        &self,
+        owner: &Principal,
+        sealer: &Sealer,
+    ) -> Result<SigningSecret, ApiError> {
+        let text = match self {
+            Self::Sealed(bytes) => sealer.open(bytes, &sealed_context(owner)).await?,
+            Self::Clear(text) => Secret::new(text.clone()),
+        };
+        SigningSecret::from_base64(text.expose())
+            .ok_or_else(|| ApiError::internal("a webhook signing secret is not base64"))
+    }
+}
+
+fn sealed_context(owner: &Principal) -> crate::sealed::Context {
+    super::settings::sealed_context(owner, WEBHOOK_SIGNING_SECRET_PURPOSE)
+}
+
+async fn seal(sealer: &Sealer, owner: &Principal, secret: &str) -> Result<StoredSecret, ApiError> {
+    sealer
+        .seal(&Secret::new(secret), &sealed_context(owner))
+        .await
+        .map(StoredSecret::Sealed)
+}
+
 /// A merchant's webhook endpoint in one mode. Its `Debug` leaves the secrets out.
 #[derive(Clone)]
 pub struct WebhookEndpoint {
     pub owner: Principal,
     pub url: String,
-    /// The current signing secret, base64.
-    secret: String,
+    /// The current signing secret.
+    secret: StoredSecret,
     /// The secret before the last rotation, and until when it still signs.
-    previous: Option<(String, DateTime<Utc>)>,
+    previous: Option<(StoredSecret, DateTime<Utc>)>,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     /// Events waiting in the endpoint's queue. Signed: should it ever drift from the queue (a
@@ -91,18 +184,20 @@ impl WebhookEndpoint {
         self.pending > 0
     }
 
-    /// The secrets deliveries are signed with at `now`: the current one, and the previous one
-    /// during the day after a rotation.
-    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<SigningSecret> {
+    /// The secrets deliveries are signed with at `now`, as stored: the current one, and the
+    /// previous one during the day after a rotation.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&StoredSecret> {
         let previous = self
             .previous
             .as_ref()
             .filter(|(_, until)| now < *until)
-            .map(|(secret, _)| secret.as_str());
-        std::iter::once(self.secret.as_str())
-            .chain(previous)
-            .filter_map(SigningSecret::from_base64)
-            .collect()
+            .map(|(secret, _)| secret);
+        std::iter::once(&self.secret).chain(previous).collect()
+    }
+
+    /// Whether every secret the item holds is sealed.
+    pub fn sealed(&self) -> bool {
+        self.secret.is_sealed() && self.previous.as_ref().is_none_or(|(p, _)| p.is_sealed())
     }
 
     /// Whether a previous secret still signs at `now`.
@@ -190,15 +285,17 @@ fn ms(at: DateTime<Utc>) -> AttributeValue {
 }
 
 fn endpoint_from(owner: &Principal, item: &Item) -> Result<WebhookEndpoint, ApiError> {
-    let optional = |name| item.get(name).and_then(|v: &AttributeValue| v.as_s().ok());
-    let previous = match (optional("previous_secret"), optional("previous_until")) {
-        (Some(secret), Some(until)) => Some((secret.clone(), parse_time(until)?)),
+    let stored = |name| item.get(name).and_then(StoredSecret::from_attribute);
+    let until = item.get("previous_until").and_then(|v| v.as_s().ok());
+    let previous = match (stored("previous_secret"), until) {
+        (Some(secret), Some(until)) => Some((secret, parse_time(until)?)),
         _ => None,
     };
     Ok(WebhookEndpoint {
         owner: owner.clone(),
         url: get_s(item, "url")?.clone(),
-        secret: get_s(item, "secret")?.clone(),
+        secret: stored("secret")
+            .ok_or_else(|| corrupt("webhook endpoint without a secret".into()))?,
         previous,
         created: parse_time(get_s(item, "created")?)?,
         updated: parse_time(get_s(item, "updated")?)?,
@@ -209,14 +306,17 @@ fn endpoint_from(owner: &Principal, item: &Item) -> Result<WebhookEndpoint, ApiE
 
 impl Store {
     /// Sets `owner`'s endpoint to `url` (already checked with `validate::parse_endpoint`). A new
-    /// endpoint gets a new signing secret; an existing one keeps its secret and its queue.
+    /// endpoint gets a new signing secret, sealed with `sealer`; an existing one keeps its
+    /// secret and its queue.
     pub async fn set_webhook(
         &self,
         owner: &Principal,
         url: &str,
         now: DateTime<Utc>,
+        sealer: &Sealer,
     ) -> Result<SetWebhook, ApiError> {
         let secret = new_secret();
+        let sealed = seal(sealer, owner, &secret).await?;
         let out = self
             .client
             .update_item()
@@ -229,7 +329,7 @@ impl Store {
             .expression_attribute_names("#url", "url")
             .expression_attribute_values(":url", s(url))
             .expression_attribute_values(":now", time(now))
-            .expression_attribute_values(":secret", s(&secret))
+            .expression_attribute_values(":secret", sealed.attribute())
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
@@ -238,7 +338,7 @@ impl Store {
             .attributes
             .ok_or_else(|| ApiError::internal("UpdateItem returned no endpoint"))?;
         let endpoint = endpoint_from(owner, &item)?;
-        let new_secret = (endpoint.secret == secret).then_some(secret);
+        let new_secret = (endpoint.secret == sealed).then_some(secret);
         Ok(SetWebhook {
             endpoint,
             new_secret,
@@ -251,11 +351,18 @@ impl Store {
         &self,
         owner: &Principal,
         now: DateTime<Utc>,
+        sealer: &Sealer,
     ) -> Result<Option<String>, ApiError> {
         let Some(endpoint) = self.get_webhook(owner).await? else {
             return Ok(None);
         };
         let secret = new_secret();
+        let sealed = seal(sealer, owner, &secret).await?;
+        // A clear previous secret (an endpoint set before sealing) is sealed as it moves over.
+        let old = match &endpoint.secret {
+            StoredSecret::Clear(text) => seal(sealer, owner, text).await?,
+            sealed => sealed.clone(),
+        };
         let until =
             now + chrono::Duration::from_std(ROTATION_OVERLAP).map_err(ApiError::internal)?;
         let result = self
@@ -263,19 +370,85 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(endpoint_key(owner)))
-            .update_expression(
-                "SET secret = :new, previous_secret = :old, previous_until = :until, updated = :now",
-            )
             // Against a concurrent rotation: each rotation replaces the secret it read.
             .condition_expression("secret = :old")
-            .expression_attribute_values(":new", s(&secret))
-            .expression_attribute_values(":old", s(&endpoint.secret))
+            .update_expression(
+                "SET secret = :new, previous_secret = :previous, previous_until = :until, \
+                 updated = :now",
+            )
+            .expression_attribute_values(":new", sealed.attribute())
+            .expression_attribute_values(":old", endpoint.secret.attribute())
+            .expression_attribute_values(":previous", old.attribute())
             .expression_attribute_values(":until", time(until))
             .expression_attribute_values(":now", time(now))
             .send()
             .await;
         match result {
             Ok(_) => Ok(Some(secret)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ApiError::BadRequest(
+                    "the endpoint changed meanwhile; try again".into(),
+                ))
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Seals, in place and unchanged, the secrets of an endpoint set before secrets were sealed.
+    /// `Ok(None)` when there is no endpoint, `Ok(Some(false))` when nothing was in clear.
+    pub async fn seal_webhook_secrets(
+        &self,
+        owner: &Principal,
+        now: DateTime<Utc>,
+        sealer: &Sealer,
+    ) -> Result<Option<bool>, ApiError> {
+        let Some(endpoint) = self.get_webhook(owner).await? else {
+            return Ok(None);
+        };
+        if endpoint.sealed() {
+            return Ok(Some(false));
+        }
+        let sealed = |stored: &StoredSecret| {
+            let stored = stored.clone();
+            async move {
+                match stored {
+                    StoredSecret::Clear(text) => seal(sealer, owner, &text).await,
+                    already => Ok(already),
+                }
+            }
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(endpoint_key(owner)))
+            .expression_attribute_values(":old", endpoint.secret.attribute())
+            .expression_attribute_values(":new", sealed(&endpoint.secret).await?.attribute())
+            .expression_attribute_values(":now", time(now));
+        // Against a rotation meanwhile: only the values read are replaced.
+        let (expression, condition) = match &endpoint.previous {
+            Some((previous, _)) => {
+                update = update
+                    .expression_attribute_values(":old_previous", previous.attribute())
+                    .expression_attribute_values(":previous", sealed(previous).await?.attribute());
+                (
+                    "SET secret = :new, previous_secret = :previous, updated = :now",
+                    "secret = :old AND previous_secret = :old_previous",
+                )
+            }
+            None => ("SET secret = :new, updated = :now", "secret = :old"),
+        };
+        match update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(true)),
             Err(err)
                 if err
                     .as_service_error()
@@ -745,32 +918,49 @@ mod tests {
             32
         );
         let now = Utc::now();
+        let sealed = StoredSecret::Sealed(vec![1, 2, 3]);
         let mut endpoint = WebhookEndpoint {
             owner: owner(false),
             url: "https://shop.example/hooks".into(),
-            secret: a.clone(),
+            secret: sealed.clone(),
             previous: None,
             created: now,
             updated: now,
             pending: 0,
             failures: 0,
         };
-        assert!(
-            !format!("{endpoint:?}").contains(&a),
-            "Debug leaves the secret out"
-        );
-        assert_eq!(endpoint.signing_secrets(now).len(), 1);
+        assert_eq!(endpoint.signing_secrets(now), vec![&sealed]);
+        assert!(endpoint.sealed());
         let until = now + chrono::Duration::hours(24);
-        endpoint.previous = Some((new_secret(), until));
-        assert_eq!(endpoint.signing_secrets(now).len(), 2);
-        assert_eq!(endpoint.rotating(now), Some(until));
-        assert_eq!(endpoint.signing_secrets(until).len(), 1);
-        assert_eq!(endpoint.rotating(until), None);
-        let body = b"{}";
-        assert_eq!(
-            endpoint.signing_secrets(now)[0].sign(1, body),
-            SigningSecret::from_base64(&a).unwrap().sign(1, body),
-            "the current secret signs first"
+        let clear = StoredSecret::Clear(a.clone());
+        endpoint.previous = Some((clear.clone(), until));
+        assert!(!endpoint.sealed(), "a clear previous secret is not sealed");
+        assert!(
+            !format!("{endpoint:?}{clear:?}").contains(&a),
+            "Debug leaves the secrets out"
         );
+        assert_eq!(
+            endpoint.signing_secrets(now),
+            vec![&sealed, &clear],
+            "the current secret signs first, the previous one during the overlap"
+        );
+        assert_eq!(endpoint.rotating(now), Some(until));
+        assert_eq!(endpoint.signing_secrets(until), vec![&sealed]);
+        assert_eq!(endpoint.rotating(until), None);
+    }
+
+    #[test]
+    fn stored_secrets_keep_their_attribute_type() {
+        let sealed = StoredSecret::Sealed(vec![9, 8, 7]);
+        let clear = StoredSecret::Clear("c2VjcmV0".into());
+        assert!(matches!(sealed.attribute(), AttributeValue::B(_)));
+        assert!(matches!(clear.attribute(), AttributeValue::S(_)));
+        for stored in [sealed, clear] {
+            assert_eq!(
+                StoredSecret::from_attribute(&stored.attribute()),
+                Some(stored)
+            );
+        }
+        assert_eq!(StoredSecret::from_attribute(&n(1)), None);
     }
 }

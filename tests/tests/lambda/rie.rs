@@ -165,6 +165,9 @@ impl Rie {
                     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
                     links_tests::secrets_endpoint(),
                 ),
+                // The KMS key secrets are sealed under (moto serves KMS beside Secrets Manager).
+                ("SECRETS_KMS_KEY", links_tests::test_kms_key()),
+                ("AWS_ENDPOINT_URL_KMS", links_tests::secrets_endpoint()),
             ])
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -40,7 +40,12 @@ async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     let secret = app
         .ctx
         .store
-        .set_webhook(&owner, "https://127.0.0.1:9/not-yet", now)
+        .set_webhook(
+            &owner,
+            "https://127.0.0.1:9/not-yet",
+            now,
+            &links_tests::test_sealer(),
+        )
         .await
         .unwrap()
         .new_secret
@@ -48,7 +53,12 @@ async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     let receiver = Receiver::start(&secret, &["--fail-first", "2"]);
     app.ctx
         .store
-        .set_webhook(&owner, &receiver.url("/hooks"), now)
+        .set_webhook(
+            &owner,
+            &receiver.url("/hooks"),
+            now,
+            &links_tests::test_sealer(),
+        )
         .await
         .unwrap();
     let rie = delivery_function(&app, &receiver);

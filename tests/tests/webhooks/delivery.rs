@@ -156,7 +156,11 @@ async fn during_a_rotation_both_secrets_sign_and_a_receiver_on_either_accepts() 
     let new = app
         .ctx
         .store
-        .rotate_webhook_secret(&owner, shared::chrono::Utc::now())
+        .rotate_webhook_secret(
+            &owner,
+            shared::chrono::Utc::now(),
+            &links_tests::test_sealer(),
+        )
         .await
         .unwrap()
         .unwrap();

@@ -9,10 +9,11 @@
 mod bench;
 mod delivery;
 mod retries;
+mod secrets;
 mod send;
 
-use deliver_webhooks::Deliverer;
 use deliver_webhooks::send::Sender;
+use deliver_webhooks::{Deliverer, SigningKeys};
 pub use links_tests::receiver::{Receiver, endpoint_with_receiver, repoint, set_endpoint};
 use links_tests::streams::{StreamReader, lambda_event, scheduled_event};
 use links_tests::{PAYMENT_BASE, TestApp, TestResponse, dynamodb_endpoint, spawn_app};
@@ -52,6 +53,7 @@ pub fn deliverer_at(
         sender: Sender::new(policy, Some(trusted), timeout).expect("a sender"),
         schedule: RetrySchedule::scaled(scale),
         attempt_timeout: timeout,
+        signing_keys: SigningKeys::new(Some(links_tests::test_sealer())),
     }
 }
 

@@ -12,6 +12,7 @@
 //! links-admin webhook set <account> test|live <https url>
 //! links-admin webhook show <account> test|live
 //! links-admin webhook rotate-secret <account> test|live
+//! links-admin webhook seal <account> test|live
 //! links-admin webhook remove <account> test|live
 //! links-admin three-d-secure <account> test|live on|off
 //! links-admin processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S]
@@ -43,7 +44,9 @@
 //! waiting for it. `rotate-secret` prints a new secret; the old one keeps signing beside it for
 //! a day (`shared::store::ROTATION_OVERLAP`), so deliveries carry both signatures meanwhile.
 //! `show` never prints a secret. `remove` drops the endpoint and the events waiting for it (the
-//! events stay in `GET /events`).
+//! events stay in `GET /events`). Signing secrets are stored sealed under the stack's KMS key
+//! (`SECRETS_KMS_KEY`), so `set` and `rotate-secret` need it; `seal` seals, unchanged, the
+//! secret of an endpoint set before secrets were sealed (`show` says which it is).
 //!
 //! Rotating a key: `create-key`, move the callers to the new key, then `revoke-key` the old one.
 //! A revoked key stops working at once on instances that have not seen it, and within
@@ -65,7 +68,7 @@ use shared::store::{Store, operator_client};
 const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
     | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id> \
     | recount <account>|--all | webhook set <account> test|live <url> \
-    | webhook show|rotate-secret|remove <account> test|live \
+    | webhook show|rotate-secret|seal|remove <account> test|live \
     | three-d-secure <account> test|live on|off | sweep \
     | processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S] \
     | processor set <account> test built-in | processor show <account> test|live \
@@ -259,8 +262,9 @@ async fn webhook(
             // The operator's tool never lets a loopback endpoint through: that is for tests,
             // which set endpoints through the store.
             let endpoint = parse_endpoint(url, DestinationPolicy::default()).map_err(fail)?;
+            let sealer = shared::sealed::operator_sealer().await?;
             let set = store
-                .set_webhook(owner, &endpoint.url, now)
+                .set_webhook(owner, &endpoint.url, now, &sealer)
                 .await
                 .map_err(fail)?;
             println!("endpoint  {}", set.endpoint.url);
@@ -281,6 +285,14 @@ async fn webhook(
                     "waiting   {} events, {} failed tries in a row",
                     e.pending, e.failures
                 );
+                println!(
+                    "secret    {}",
+                    if e.sealed() {
+                        "sealed under the KMS key"
+                    } else {
+                        "IN CLEAR (set before sealing): run `webhook seal`"
+                    }
+                );
                 if let Some(until) = e.rotating(now) {
                     println!(
                         "rotating  the previous secret signs too until {}",
@@ -291,7 +303,7 @@ async fn webhook(
             None => return Err("no webhook endpoint for this account and mode".into()),
         },
         ("rotate-secret", []) => match store
-            .rotate_webhook_secret(owner, now)
+            .rotate_webhook_secret(owner, now, &shared::sealed::operator_sealer().await?)
             .await
             .map_err(fail)?
         {
@@ -302,6 +314,15 @@ async fn webhook(
                     shared::store::ROTATION_OVERLAP.as_secs() / 3600
                 );
             }
+            None => return Err("no webhook endpoint for this account and mode".into()),
+        },
+        ("seal", []) => match store
+            .seal_webhook_secrets(owner, now, &shared::sealed::operator_sealer().await?)
+            .await
+            .map_err(fail)?
+        {
+            Some(true) => println!("sealed: the secret is unchanged, and no longer in clear"),
+            Some(false) => println!("already sealed"),
             None => return Err("no webhook endpoint for this account and mode".into()),
         },
         ("remove", []) => {
