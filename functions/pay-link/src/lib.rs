@@ -263,7 +263,7 @@ async fn handle(
     if let Some(earlier) = earlier {
         let id = earlier.id.clone();
         let standing = Box::pin(ctx.payments().replay(earlier, now)).await?;
-        return Ok(page.standing(&standing, &id, Some(attempt_key)));
+        return Ok(page.standing(&standing, &id, Some(attempt_key), None));
     }
     // Asked how an attempt ended that never began: nothing was charged.
     if let Action::Check = action {
@@ -301,11 +301,11 @@ async fn handle(
     if link.livemode && !tokenized {
         return Ok(page.render(StatusCode::FORBIDDEN, &State::LiveDisabled));
     }
-    // The form must be the one this account's page shows: a token for Omise, a card for the
-    // built-in processor.
+    // The form must be one this account's page shows: a token for Omise, a card for the
+    // built-in processor, PromptPay for either.
     match (&action, tokenized) {
         (Action::Card(_), true) if card_data => return refuse_card_data(),
-        (Action::Card(_) | Action::PromptPay, true) | (Action::Token(_), false) => {
+        (Action::Card(_), true) | (Action::Token(_), false) => {
             return malformed();
         }
         _ => {}
@@ -363,7 +363,7 @@ async fn handle(
     .await?;
     // The full number and security code end here.
     drop(card);
-    let response = page.standing(&standing, &attempt, Some(attempt_key));
+    let response = page.standing(&standing, &attempt, Some(attempt_key), None);
     tracing::info!(link = %link.id, status = response.status().as_u16(), "payment answered");
     Ok(response)
 }

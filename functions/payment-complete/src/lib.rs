@@ -9,6 +9,7 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::domain::attempt::is_attempt_id;
+use shared::domain::charge::Status;
 use shared::http::request::path_id;
 use shared::page::{Lang, Page, answer_page, is_payment_token, redirect, unknown_link};
 use shared::payments::Standing;
@@ -92,5 +93,26 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         query: &keep,
         tokenized: shared::page::Tokenized::of(&reads.settings, &ctx.omise_browser),
     };
-    Ok(page.standing(&standing, &attempt.id, None))
+    // A PromptPay charge still waiting shows its QR code, fetched from the gateway by the
+    // service (kept per instance: the page refreshes every few seconds). Without it, the page
+    // says so and asks again at its next refresh: the payment itself is not in question.
+    let code = match &standing {
+        Standing::Charged(charge) if charge.status == Status::Pending => match &charge.source {
+            Some(source) => ctx
+                .processor
+                .scannable_code(&target.owner, source)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(
+                        charge = charge.id,
+                        ?error,
+                        "no QR code for a waiting payment"
+                    );
+                    None
+                }),
+            None => None,
+        },
+        _ => None,
+    };
+    Ok(page.standing(&standing, &attempt.id, None, code.as_ref()))
 }

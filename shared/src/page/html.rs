@@ -78,7 +78,7 @@ h2{font-size:1.1rem;margin:0 0 .5rem}.expires{font-weight:600;color:#1a1a1a}\
 .test{background:#fff4e5;color:#7c2d12;text-align:center;padding:.4rem;font-size:.9rem;margin:0}\
 .lang{text-align:right;margin:0 0 .5rem}a{color:#1d4ed8}\
 dl{margin:0}dt{color:#555;font-size:.9rem}dd{margin:0 0 .5rem;font-weight:600;overflow-wrap:anywhere}\
-.qr{text-align:center;color:#555;font-size:.9rem}.qr svg{width:11rem;height:11rem;display:block;margin:0 auto .25rem}\
+.qr{text-align:center;color:#555;font-size:.9rem}.qr svg,.qr img{width:11rem;height:11rem;display:block;margin:0 auto .25rem}\
 @media (max-width:360px){.row{flex-direction:column;gap:0}}";
 
 /// The stylesheet's CSP source, `'sha256-…'`.

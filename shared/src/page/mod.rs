@@ -374,9 +374,9 @@ impl Page<'_> {
         if self.link.currency.code == "thb" {
             out.push_str("<section class=\"card\">");
             element(out, "h2", "", t.promptpay_heading);
-            // PromptPay through Omise waits for its QR code to be drawn here from Omise's
-            // (fetched and cleaned on the server): until then it is not offered.
-            if self.link.livemode || self.tokenized.is_some() {
+            // Offered wherever a gateway takes it: the built-in test processor, or Omise (its
+            // QR image fetched and redrawn by the service, see `qr::scannable`).
+            if self.link.livemode && self.tokenized.is_none() {
                 element(out, "p", " class=\"sub\"", t.promptpay_not_enabled);
             } else {
                 let _ = write!(
@@ -567,8 +567,9 @@ impl Page<'_> {
                 &t.promptpay_body.replace("{amount}", amount),
             );
             out.push_str("<section class=\"card qr\">");
-            if let Some(svg) = qr {
-                out.push_str(svg);
+            match qr {
+                Some(svg) => out.push_str(svg),
+                None => element(out, "p", "", t.promptpay_qr_unavailable),
             }
             let minutes = (until - self.now).num_seconds().max(0).div_euclid(60) + 1;
             element(
@@ -688,11 +689,15 @@ impl Page<'_> {
     /// After a post, a charge that waits for the buyer is answered with a redirect (to their
     /// bank, or to the page that waits for their PromptPay payment), and a decline with `402`;
     /// on the return page, every state that exists is a `200`.
+    ///
+    /// `code` is a waiting PromptPay charge's QR code, as its gateway gave it (see
+    /// [`qr::scannable`]).
     pub fn standing(
         &self,
         standing: &Standing,
         attempt: &str,
         attempt_key: Option<&str>,
+        code: Option<&crate::processor::ScannableCode>,
     ) -> Response<Body> {
         let after_post = attempt_key.is_some();
         let check = format!("{}/complete?attempt={attempt}", self.payment_uri);
@@ -742,10 +747,8 @@ impl Page<'_> {
                     // goes along.
                     return redirect(&format!("{to}&lang={}", self.lang.code()));
                 }
-                qr_svg = charge
-                    .source
-                    .as_ref()
-                    .and_then(|s| qr::svg(&s.payload, self.lang.t().promptpay_qr_label));
+                qr_svg =
+                    code.and_then(|code| qr::scannable(code, self.lang.t().promptpay_qr_label));
                 (
                     StatusCode::OK,
                     State::Pending {

@@ -14,8 +14,9 @@
 use super::omise::{OmiseApi, OmiseProcessor};
 use super::{
     Answer, ChargeRequest, Processor, ProcessorCharge, ProcessorError, ProcessorRefund,
-    TestProcessor,
+    ScannableCode, TestProcessor,
 };
+use crate::domain::charge::Source;
 use crate::domain::principal::Principal;
 use crate::sealed::{Sealer, Secret};
 use crate::store::Store;
@@ -50,7 +51,13 @@ pub struct Gateways {
     omise: OnceLock<Result<OmiseApi, String>>,
     omise_url: String,
     chosen: Mutex<HashMap<Principal, (Instant, Arc<Chosen>)>>,
+    /// QR images downloaded, by owner and document: a document never changes, and a page
+    /// waiting for a PromptPay payment refreshes every few seconds.
+    codes: Mutex<HashMap<(Principal, String), ScannableCode>>,
 }
+
+/// QR images kept at most (each at most `omise::MAX_QR_IMAGE`, a few KiB in practice).
+const CODES_KEPT: usize = 64;
 
 impl std::fmt::Debug for Gateways {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,6 +93,7 @@ impl Gateways {
             omise: OnceLock::new(),
             omise_url: omise_url.to_owned(),
             chosen: Mutex::new(HashMap::new()),
+            codes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -300,6 +308,36 @@ impl Processor for Gateways {
                 .processor()
                 .find_refund(owner, charge, key)
                 .await
+        })
+    }
+
+    fn scannable_code<'a>(
+        &'a self,
+        owner: &'a Principal,
+        source: &'a Source,
+    ) -> Answer<'a, Option<ScannableCode>> {
+        Box::pin(async move {
+            let key = (owner.clone(), source.document.clone());
+            let lock = || self.codes.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(code) = lock().get(&key) {
+                return Ok(Some(code.clone()));
+            }
+            let chosen = self.choose(owner).await?;
+            let code = self
+                .route(&chosen)?
+                .processor()
+                .scannable_code(owner, source)
+                .await?;
+            if let Some(code) = &code {
+                if !source.document.is_empty() {
+                    let mut codes = lock();
+                    if codes.len() >= CODES_KEPT {
+                        codes.clear();
+                    }
+                    codes.insert(key, code.clone());
+                }
+            }
+            Ok(code)
         })
     }
 

@@ -191,6 +191,25 @@ impl From<crate::ApiError> for ProcessorError {
     }
 }
 
+/// A PromptPay charge's QR code as a gateway gives it, to be drawn or made safe by the page
+/// (`page::qr::scannable`) before it is shown.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ScannableCode {
+    /// What the code says: the page draws it (the test processor's).
+    Payload(String),
+    /// The gateway's image, as downloaded: untrusted bytes (Omise's SVG, or a PNG).
+    Image(Vec<u8>),
+}
+
+impl std::fmt::Debug for ScannableCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Payload(p) => write!(f, "Payload({} bytes)", p.len()),
+            Self::Image(i) => write!(f, "Image({} bytes)", i.len()),
+        }
+    }
+}
+
 /// A processor's answer, to come.
 pub type Answer<'a, T> = BoxFuture<'a, Result<T, ProcessorError>>;
 
@@ -263,6 +282,19 @@ pub trait Processor: Send + Sync {
         charge: &'a str,
         key: &'a str,
     ) -> Answer<'a, Option<ProcessorRefund>>;
+
+    /// The QR code of `owner`'s pending PromptPay charge whose source is `source`, if it has
+    /// one. By default, what the source says (the test processor keeps its payload).
+    fn scannable_code<'a>(
+        &'a self,
+        _owner: &'a Principal,
+        source: &'a Source,
+    ) -> Answer<'a, Option<ScannableCode>> {
+        let payload = source.payload.clone();
+        Box::pin(
+            async move { Ok((!payload.is_empty()).then_some(ScannableCode::Payload(payload))) },
+        )
+    }
 
     /// `settings`, just read for `owner` with the link being paid: a processor that chooses a
     /// gateway by them ([`Gateways`]) need not read them again.

@@ -33,6 +33,7 @@
 
 use super::{
     Answer, ChargeRequest, Payment, Processor, ProcessorCharge, ProcessorError, ProcessorRefund,
+    ScannableCode,
 };
 use crate::domain::card::Card;
 use crate::domain::charge::{Source, Status};
@@ -120,6 +121,8 @@ fn origin(url: &str) -> String {
 
 /// The longest answer read from Omise: a charge is a few KiB; a search page of them, more.
 const MAX_ANSWER: usize = 1024 * 1024;
+/// The largest QR image taken from Omise: a PromptPay code is a few KiB as SVG or PNG.
+pub const MAX_QR_IMAGE: usize = 256 * 1024;
 
 /// The metadata keys a charge carries back to the service.
 const META_LINK: &str = "link";
@@ -227,6 +230,99 @@ impl OmiseApi {
         tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or(Err(Transport::TimedOut))
+    }
+}
+
+impl OmiseApi {
+    /// A PromptPay charge's QR image at `download_uri`, which must be a document of that charge
+    /// under this API (the key goes nowhere else). One redirect is followed, to an `https`
+    /// address only and without the key (a document store's signed address); anything but a
+    /// `200` with at most [`MAX_QR_IMAGE`] bytes is no image.
+    async fn download_document(
+        &self,
+        download_uri: &str,
+        charge: &str,
+        secret_key: &str,
+    ) -> Result<Vec<u8>, ProcessorError> {
+        let prefix = format!(
+            "{}/charges/{}/documents/",
+            self.api_url,
+            path_segment(charge)?
+        );
+        let rest = download_uri.strip_prefix(&prefix).ok_or_else(|| {
+            ProcessorError::Refused("a QR image not among the charge's documents".into())
+        })?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        if !matches!(parts.as_slice(), [document, "downloads", download]
+            if path_segment(document).is_ok() && path_segment(download).is_ok())
+        {
+            return Err(ProcessorError::Refused(
+                "not a document's download address".into(),
+            ));
+        }
+        let (status, location, body) = self.fetch(download_uri, Some(secret_key)).await?;
+        let (status, body) = match location {
+            Some(to) if status.is_redirection() && to.starts_with("https://") => {
+                let (status, _, body) = self.fetch(&to, None).await?;
+                (status, body)
+            }
+            _ => (status, body),
+        };
+        if status != StatusCode::OK {
+            return Err(ProcessorError::Unavailable(
+                format!("Omise answered HTTP {} for the QR image", status.as_u16()).into(),
+            ));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// One `GET` of an image, with the key when given, bounded by the timeout and
+    /// [`MAX_QR_IMAGE`]; redirects are answered, not followed.
+    async fn fetch(
+        &self,
+        uri: &str,
+        secret_key: Option<&str>,
+    ) -> Result<(StatusCode, Option<String>, Bytes), ProcessorError> {
+        use base64::Engine as _;
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .header("Omise-Version", OMISE_VERSION)
+            .header("User-Agent", "payment-links/1")
+            .header("Accept", "image/svg+xml, image/png");
+        if let Some(key) = secret_key {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+            request = request.header("Authorization", format!("Basic {basic}"));
+        }
+        let request = request
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ProcessorError::Refused(format!("the QR image's address: {e}")))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| format!("connection: {e}"))?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = Limited::new(response.into_body(), MAX_QR_IMAGE)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the QR image: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((status, location, body))
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(why)) => Err(ProcessorError::Unavailable(format!("Omise: {why}").into())),
+            Err(_) => Err(ProcessorError::Unavailable(
+                "Omise did not answer in time".into(),
+            )),
+        }
     }
 }
 
@@ -422,6 +518,30 @@ impl<'a> OmiseProcessor<'a> {
 }
 
 impl Processor for OmiseProcessor<'_> {
+    fn scannable_code<'a>(
+        &'a self,
+        owner: &'a Principal,
+        source: &'a Source,
+    ) -> Answer<'a, Option<ScannableCode>> {
+        Box::pin(async move {
+            self.for_mode(owner)?;
+            if source.download_uri.is_empty() {
+                return Ok(None);
+            }
+            // The charge is the one the address names; the document id is checked with it.
+            let charge = source
+                .download_uri
+                .split("/charges/")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            self.api
+                .download_document(&source.download_uri, charge, self.secret_key)
+                .await
+                .map(|image| Some(ScannableCode::Image(image)))
+        })
+    }
+
     fn charge<'a>(&'a self, request: ChargeRequest<'a>) -> Answer<'a, ProcessorCharge> {
         Box::pin(self.charge_now(request))
     }
