@@ -3,8 +3,10 @@
 // (tools/omise-standin/standin.py), whose omise.js tokenizes the card in the page.
 //
 // Environment (scripts/test sets it): LINKS_API_URL, LINKS_LIVE_KEY (a live key of an account
-// paying through the stand-in), LINKS_LIVE_3DS_KEY (the same, its Omise account asking for
-// 3-D Secure), OMISE_STANDIN_URL, BROWSER_ARTIFACTS.
+// paying through the stand-in, whose Omise account sends its signed webhooks to the service),
+// OMISE_LIVE_SECRET_KEY (that Omise account's secret key at the stand-in, to steer its
+// webhooks), LINKS_LIVE_3DS_KEY (the same, its Omise account asking for 3-D Secure),
+// OMISE_STANDIN_URL, BROWSER_ARTIFACTS.
 //
 // Run: node --test tests/browser/
 
@@ -22,6 +24,7 @@ const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const api = required('LINKS_API_URL').replace(/\/$/, '');
 const liveKey = required('LINKS_LIVE_KEY');
 const secureKey = required('LINKS_LIVE_3DS_KEY');
+const omiseSecretKey = required('OMISE_LIVE_SECRET_KEY');
 const omise = required('OMISE_STANDIN_URL').replace(/\/$/, '');
 const artifacts = process.env.BROWSER_ARTIFACTS || 'target/browser';
 mkdirSync(artifacts, { recursive: true });
@@ -185,4 +188,114 @@ test('a live 3-D Secure payment goes to Omise\'s page and back, read from Omise'
   assertNoCardReachedTheService(seen, origin);
   assert.deepEqual(seen.errors, []);
   await page.close();
+});
+
+async function standin(path, body) {
+  const response = await fetch(`${omise}/__standin${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  return JSON.parse(text);
+}
+
+async function apiGet(path) {
+  const response = await fetch(`${api}${path}`, { headers: authOf(liveKey) });
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  return JSON.parse(text);
+}
+
+/// Opens `link`'s page and chooses PromptPay: the page that waits, what it asked for from the
+/// moment PromptPay was chosen, the charge as the service has it, and its id at Omise.
+async function startPromptPay(link, locale) {
+  const { page, seen } = await openPage(locale);
+  await page.goto(link.payment_uri);
+  const from = seen.requests.length;
+  const [waiting] = await Promise.all([page.waitForNavigation(), page.click('#promptpay button[type=submit]')]);
+  assert.equal(waiting.status(), 200);
+  assert.match(page.url(), /\/complete\?attempt=/);
+  const charges = await apiGet(`/links/${link.id}/charges`);
+  assert.equal(charges.data.length, 1);
+  const response = await fetch(`${omise}/__standin/charges?secret_key=${omiseSecretKey}`);
+  const atOmise = (await response.json()).data.filter((c) => c.metadata.link === link.id);
+  assert.equal(atOmise.length, 1);
+  return { page, seen, asked: seen.requests.slice(from), charge: charges.data[0], omiseId: atOmise[0].id };
+}
+
+/// Waits until the service's own record of `id` (never asking Omise) is `status`.
+async function recordedAs(id, status) {
+  for (let i = 0; i < 100; i++) {
+    const charge = await apiGet(`/charges/${id}`);
+    if (charge.status === status) return charge;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`charge ${id} never became ${status}`);
+}
+
+/// The service's `charge.complete` events of charge `id`.
+async function completions(id) {
+  const events = await apiGet('/events?limit=100&order=reverse_chronological');
+  return events.data.filter((e) => e.key === 'charge.complete' && e.data.id === id);
+}
+
+test('live PromptPay: Omise\'s QR redrawn in the page, paid at the bank, told by Omise\'s webhook twice', async () => {
+  const link = await createLink({ amount: 35000, currency: 'thb', title: 'ชานมไข่มุก', description: 'หวานน้อย' }, liveKey);
+  const origin = new URL(link.payment_uri).origin;
+  const { page, seen, asked, charge, omiseId } = await startPromptPay(link, 'th-TH,th;q=0.9');
+  assert.equal(charge.status, 'pending');
+  assert.equal(charge.source.type, 'promptpay');
+
+  // The code is Omise's image redrawn inline: shapes only, nothing of its script or text, and
+  // nothing loaded from Omise.
+  assert.equal(await page.locator('.qr svg[role=img] path').count(), 1);
+  assert.equal(await page.locator('script, .qr text, .qr image').count(), 0);
+  assert.ok(!(await page.content()).includes('STAND-IN'));
+  assert.ok(asked.length > 0);
+  for (const { url } of asked) assert.equal(new URL(url).origin, origin, url);
+  await shot(page, '25-live-promptpay-qr-th');
+  await assertAccessible(page, 'live PromptPay QR (th)');
+  const waitingAt = page.url();
+  // Closed, so that nothing but Omise's webhook can tell the service.
+  await page.close();
+
+  // The buyer's bank pays; Omise sends charge.complete twice.
+  await standin('/webhooks', { secret_key: omiseSecretKey, mode: 'duplicate' });
+  await standin('/scan', { charge: omiseId, paid: true });
+  await recordedAs(charge.id, 'successful');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await completions(charge.id)).length, 1, 'the duplicate changed nothing');
+  assert.equal((await getLink(link.id, liveKey)).used, true);
+
+  const { page: back, seen: seenBack } = await openPage('th-TH,th;q=0.9');
+  await back.goto(waitingAt);
+  assert.match(await back.textContent('main'), /ชำระเงินสำเร็จ/);
+  await shot(back, '26-live-promptpay-receipt-th');
+  await assertAccessible(back, 'live PromptPay receipt (th)');
+  assert.deepEqual([...seen.errors, ...seenBack.errors], []);
+  await back.close();
+  await standin('/webhooks', { secret_key: omiseSecretKey, mode: 'normal' });
+});
+
+test('live PromptPay: Omise\'s webhooks out of order settle each payment as Omise says', async () => {
+  const paid = await createLink({ amount: 12000, currency: 'thb', title: 'Iced tea', description: 'Large' }, liveKey);
+  const failed = await createLink({ amount: 9000, currency: 'thb', title: 'Coffee', description: 'Hot' }, liveKey);
+  const first = await startPromptPay(paid, 'en');
+  const second = await startPromptPay(failed, 'en');
+  await first.page.close();
+  await second.page.close();
+
+  // The first notice is held back and sent after the second.
+  await standin('/webhooks', { secret_key: omiseSecretKey, mode: 'reorder' });
+  await standin('/scan', { charge: first.omiseId, paid: true });
+  await standin('/scan', { charge: second.omiseId, paid: false });
+  await recordedAs(first.charge.id, 'successful');
+  const declined = await recordedAs(second.charge.id, 'failed');
+  assert.equal(declined.failure_code, 'failed_processing');
+  assert.equal(await standin('/webhooks/flush', {}).then((r) => r.sent), 0, 'nothing left held');
+  assert.equal((await getLink(paid.id, liveKey)).used, true);
+  assert.equal((await getLink(failed.id, liveKey)).used, false, 'a failed PromptPay payment leaves the link payable');
+  await standin('/webhooks', { secret_key: omiseSecretKey, mode: 'normal' });
 });

@@ -14,6 +14,7 @@ pub mod faults;
 mod iam;
 pub mod omise;
 pub mod processor;
+pub mod qr;
 pub mod receiver;
 pub mod streams;
 

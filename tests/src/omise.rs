@@ -134,6 +134,11 @@ impl StandIn {
         self.control("POST", "/webhooks", body);
     }
 
+    /// The buyer's banking app pays (`paid`) or fails a pending PromptPay charge.
+    pub fn scan(&self, charge: &str, paid: bool) -> Value {
+        self.control("POST", "/scan", json!({"charge": charge, "paid": paid}))
+    }
+
     /// Sends the webhooks held back.
     pub fn flush_webhooks(&self) -> u64 {
         self.control("POST", "/webhooks/flush", json!({}))["sent"]

@@ -15,7 +15,8 @@ What it serves (HTTP Basic auth as Omise takes it: the key as user name, no pass
   description, return_uri, ip, capture, expires_at, metadata[…]), GET /charges/{id},
   POST /charges/{id}/{capture,reverse,expire,mark_as_paid,mark_as_failed},
   POST and GET /charges/{id}/refunds, GET /search?scope=charge&query=…, and the PromptPay QR
-  image at the charge's download_uri.
+  image at the charge's download_uri (an SVG holding a script and text, which the service must
+  never pass on: it redraws only the shapes).
 - 3-D Secure: for an account with it on, a card charge answers `pending` with an authorize_uri
   here (a bank page with Pass and Fail), which ends the charge and sends the buyer to its
   return_uri.
@@ -33,6 +34,9 @@ Test control (no auth; loopback only), JSON in and out:
   then answer 500), "lost_reset" (do it, then close the connection unanswered).
 - POST /__standin/webhooks {"secret_key", "mode"}: "normal", "duplicate" (every event sent
   twice) or "reorder" (each event held back and sent after the next one, or on the next flush).
+- POST /__standin/scan {"charge", "paid"}: the buyer's banking app pays (or fails) a pending
+  PromptPay charge, in either mode, as a bank would (the live API has no mark_as_paid); the
+  account's webhook follows.
 - POST /__standin/webhooks/flush sends held events. GET /__standin/charges?secret_key=…: every
   charge of the account, as stored. GET /__standin/requests: every request body received
   (paths and form fields), for the tests that no card number reached the service.
@@ -381,6 +385,19 @@ class State:
             self.notify(account, charge)
         return charge
 
+    def scan(self, cid, paid):
+        """A banking app answering a PromptPay QR code."""
+        with self.lock:
+            stored = self.charges.get(cid)
+            if not stored:
+                raise OmiseError(404, "not_found", "charge was not found")
+            charge, account = stored["object"], self.accounts[stored["account"]]
+            if charge["status"] != "pending" or charge["source"] is None:
+                raise OmiseError(400, "invalid_charge", "charge is not a pending source charge")
+            self.end(charge, None if paid else "failed_processing")
+        self.notify(account, charge)
+        return charge
+
     def authenticate(self, cid, passed):
         with self.lock:
             stored = self.charges.get(cid)
@@ -548,11 +565,42 @@ BANK_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <form method="post"><button name="result" value="pass">Pass</button>
 <button name="result" value="fail">Fail</button></form></main></body></html>"""
 
-QR_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29" width="290" height="290">'
-          '<rect width="29" height="29" fill="#fff"/>'
-          '<path d="M1 1h7v7h-7zM21 1h7v7h-7zM1 21h7v7h-7z" fill="#000"/>'
+# A real QR code (it says "STAND-IN PROMPTPAY: NOT A PAYMENT", so no banking app pays it), with
+# what a QR image must never bring into a page: a script, and text.
+QR_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 33 33" width="330" height="330">'
+          '<rect width="33" height="33" fill="#fff"/>'
+          '<g transform="translate(0 0)"><path fill="#000" d="'
+          'M4 4h7v1h-7zM12 4h7v1h-7zM22 4h7v1h-7zM4 5h1v1h-1zM10 5h1v1h-1zM14 5h2v1h-2zM17 '
+          '5h4v1h-4zM22 5h1v1h-1zM28 5h1v1h-1zM4 6h1v1h-1zM6 6h3v1h-3zM10 6h1v1h-1zM12 6h4v'
+          '1h-4zM18 6h3v1h-3zM22 6h1v1h-1zM24 6h3v1h-3zM28 6h1v1h-1zM4 7h1v1h-1zM6 7h3v1h-3'
+          'zM10 7h1v1h-1zM15 7h2v1h-2zM19 7h1v1h-1zM22 7h1v1h-1zM24 7h3v1h-3zM28 7h1v1h-1zM'
+          '4 8h1v1h-1zM6 8h3v1h-3zM10 8h1v1h-1zM15 8h1v1h-1zM18 8h1v1h-1zM22 8h1v1h-1zM24 8'
+          'h3v1h-3zM28 8h1v1h-1zM4 9h1v1h-1zM10 9h1v1h-1zM12 9h2v1h-2zM16 9h1v1h-1zM18 9h3v'
+          '1h-3zM22 9h1v1h-1zM28 9h1v1h-1zM4 10h7v1h-7zM12 10h1v1h-1zM14 10h1v1h-1zM16 10h1'
+          'v1h-1zM18 10h1v1h-1zM20 10h1v1h-1zM22 10h7v1h-7zM13 11h1v1h-1zM15 11h1v1h-1zM17 '
+          '11h2v1h-2zM4 12h1v1h-1zM6 12h1v1h-1zM10 12h2v1h-2zM14 12h1v1h-1zM16 12h1v1h-1zM2'
+          '0 12h1v1h-1zM23 12h1v1h-1zM26 12h1v1h-1zM28 12h1v1h-1zM4 13h6v1h-6zM11 13h2v1h-2'
+          'zM15 13h7v1h-7zM23 13h2v1h-2zM27 13h2v1h-2zM8 14h1v1h-1zM10 14h2v1h-2zM13 14h1v1'
+          'h-1zM15 14h4v1h-4zM20 14h1v1h-1zM25 14h1v1h-1zM27 14h1v1h-1zM5 15h1v1h-1zM8 15h2'
+          'v1h-2zM11 15h1v1h-1zM15 15h1v1h-1zM22 15h3v1h-3zM26 15h3v1h-3zM4 16h1v1h-1zM8 16'
+          'h1v1h-1zM10 16h1v1h-1zM12 16h1v1h-1zM15 16h3v1h-3zM20 16h2v1h-2zM23 16h1v1h-1zM2'
+          '6 16h3v1h-3zM5 17h1v1h-1zM7 17h1v1h-1zM12 17h2v1h-2zM16 17h1v1h-1zM21 17h1v1h-1z'
+          'M23 17h5v1h-5zM4 18h2v1h-2zM8 18h4v1h-4zM13 18h2v1h-2zM16 18h4v1h-4zM21 18h1v1h-'
+          '1zM23 18h1v1h-1zM25 18h3v1h-3zM7 19h2v1h-2zM13 19h4v1h-4zM18 19h1v1h-1zM21 19h1v'
+          '1h-1zM24 19h1v1h-1zM26 19h1v1h-1zM4 20h4v1h-4zM10 20h2v1h-2zM13 20h2v1h-2zM17 20'
+          'h1v1h-1zM19 20h6v1h-6zM26 20h3v1h-3zM12 21h1v1h-1zM14 21h1v1h-1zM20 21h1v1h-1zM2'
+          '4 21h1v1h-1zM26 21h2v1h-2zM4 22h7v1h-7zM12 22h2v1h-2zM15 22h1v1h-1zM19 22h2v1h-2'
+          'zM22 22h1v1h-1zM24 22h2v1h-2zM4 23h1v1h-1zM10 23h1v1h-1zM14 23h1v1h-1zM17 23h1v1'
+          'h-1zM19 23h2v1h-2zM24 23h1v1h-1zM4 24h1v1h-1zM6 24h3v1h-3zM10 24h1v1h-1zM15 24h2'
+          'v1h-2zM18 24h1v1h-1zM20 24h9v1h-9zM4 25h1v1h-1zM6 25h3v1h-3zM10 25h1v1h-1zM14 25'
+          'h1v1h-1zM16 25h5v1h-5zM23 25h1v1h-1zM25 25h3v1h-3zM4 26h1v1h-1zM6 26h3v1h-3zM10 '
+          '26h1v1h-1zM12 26h2v1h-2zM16 26h1v1h-1zM18 26h1v1h-1zM22 26h2v1h-2zM25 26h1v1h-1z'
+          'M27 26h2v1h-2zM4 27h1v1h-1zM10 27h1v1h-1zM13 27h1v1h-1zM15 27h2v1h-2zM21 27h3v1h'
+          '-3zM25 27h1v1h-1zM28 27h1v1h-1zM4 28h7v1h-7zM12 28h1v1h-1zM16 28h3v1h-3zM20 28h2'
+          'v1h-2zM25 28h1v1h-1zM27 28h2v1h-2z'
+          '"/></g>'
           '<script>alert("a QR image must never run code")</script>'
-          '<text x="2" y="16" font-size="3">STAND-IN %s</text></svg>')
+          '<text x="2" y="2" font-size="2">STAND-IN %s</text></svg>')
 
 
 def make_handler(state, log):
@@ -674,10 +722,13 @@ def make_handler(state, log):
                     return 200, page, "text/html; charset=utf-8"
                 charge = state.authenticate(parts[1], form.get("result") == "pass")
                 return 303, charge["return_uri"] or state.base_url, None
+            account = self.account()
             if (method == "GET" and len(parts) == 6 and parts[0] == "charges"
                     and parts[2] == "documents" and parts[4] == "downloads"):
-                return 200, QR_SVG % parts[1], "image/svg+xml"
-            account = self.account()
+                # Behind the secret key, as Omise's documents are: the buyer's browser cannot
+                # load it, the service fetches it.
+                charge = state.charge_of(account, parts[1])["object"]
+                return 200, QR_SVG % charge["id"], "image/svg+xml"
             if method == "POST" and parts == ["charges"]:
                 return 200, state.create_charge(account, form), json_type
             if method == "GET" and len(parts) == 2 and parts[0] == "charges":
@@ -708,6 +759,8 @@ def make_handler(state, log):
                         if name in spec:
                             account["webhook_" + name] = spec[name]
                 return 200, {"ok": True}, json_type
+            if method == "POST" and parts == ["scan"]:
+                return 200, state.scan(spec["charge"], spec.get("paid", True)), json_type
             if method == "POST" and parts == ["webhooks", "flush"]:
                 return 200, {"sent": state.flush()}, json_type
             if method == "GET" and parts == ["charges"]:

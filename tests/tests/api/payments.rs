@@ -719,49 +719,16 @@ async fn the_qr_code_decodes_to_the_payment_uri() {
     assert_eq!(svg.status, 200);
     assert_eq!(svg.headers["content-type"], "image/svg+xml");
     assert_eq!(
-        decode_qr(&svg.text),
+        links_tests::qr::decode(&svg.text),
         created["payment_uri"].as_str().unwrap()
     );
     // The page's inline code is the same drawing.
     let page = app.call("GET", &path).send().await;
     let inline = &page.text[page.text.find("<svg").unwrap()..];
-    assert_eq!(decode_qr(inline), created["payment_uri"].as_str().unwrap());
-}
-
-/// Reads a QR code back from the SVG this service draws: rasterises its path (`M x y h n v1 h-n
-/// z` runs of dark modules) at 4 pixels a module, then decodes the pixels with `rqrr`.
-fn decode_qr(svg: &str) -> String {
-    let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
-    let size: usize = view_box.split(' ').next().unwrap().parse().unwrap();
-    let d = svg
-        .split(" d=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let mut dark = vec![false; size * size];
-    for run in d.split('M').filter(|r| !r.is_empty()) {
-        let (xy, rest) = run.split_once('h').unwrap();
-        let (x, y) = xy.split_once(' ').unwrap();
-        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
-        let len: usize = rest.split('v').next().unwrap().parse().unwrap();
-        for i in 0..len {
-            dark[y * size + x + i] = true;
-        }
-    }
-    let scale = 4;
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(size * scale, size * scale, |x, y| {
-            if dark[(y / scale) * size + x / scale] {
-                0
-            } else {
-                255
-            }
-        });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code");
-    grids[0].decode().unwrap().1
+    assert_eq!(
+        links_tests::qr::decode(inline),
+        created["payment_uri"].as_str().unwrap()
+    );
 }
 
 /// Whether `text` holds `digits` as a number of its own: not inside a longer number or a

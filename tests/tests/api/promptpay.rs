@@ -23,42 +23,6 @@ async fn mark(app: &TestApp, charge: &str, verb: &str) -> links_tests::TestRespo
         .await
 }
 
-/// Decodes a QR code drawn as this service draws them (one square per module, dark runs as
-/// rectangles of one path), back to its text.
-fn decode_qr(svg: &str) -> String {
-    let view: usize = svg
-        .split("viewBox=\"0 0 ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .expect("a viewBox");
-    let scale = 8;
-    let size = view * scale;
-    let mut pixels = vec![255u8; size * size];
-    let path = svg
-        .split(" d=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    for run in path.split('M').filter(|r| !r.is_empty()) {
-        let (start, rest) = run.split_once('h').unwrap();
-        let (x, y) = start.split_once(' ').unwrap();
-        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
-        let width: usize = rest.split('v').next().unwrap().parse().unwrap();
-        for dy in 0..scale {
-            for dx in 0..width * scale {
-                pixels[(y * scale + dy) * size + x * scale + dx] = 0;
-            }
-        }
-    }
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| pixels[y * size + x]);
-    let grids = image.detect_grids();
-    grids[0].decode().expect("a readable code").1
-}
-
 #[tokio::test]
 async fn a_promptpay_payment_waits_on_its_qr_code_until_it_is_marked_paid() {
     let app = spawn_app().await;
@@ -134,7 +98,7 @@ async fn a_promptpay_payment_waits_on_its_qr_code_until_it_is_marked_paid() {
     assert_eq!(image.status, 200);
     assert_eq!(image.headers["content-type"], "image/svg+xml");
     // What it says: a test, not a payable PromptPay payload (which starts with 000201).
-    let payload = decode_qr(&image.text);
+    let payload = links_tests::qr::decode(&image.text);
     assert!(
         payload.starts_with("TEST MODE - NOT A PROMPTPAY PAYMENT"),
         "{payload}"
@@ -143,7 +107,7 @@ async fn a_promptpay_payment_waits_on_its_qr_code_until_it_is_marked_paid() {
         .split("</svg>")
         .next()
         .unwrap();
-    assert!(decode_qr(inline).starts_with("TEST MODE"));
+    assert!(links_tests::qr::decode(inline).starts_with("TEST MODE"));
     assert_eq!(
         app.events_of("charge.create").await[0]["data"]["status"],
         "pending"

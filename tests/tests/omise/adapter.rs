@@ -8,6 +8,7 @@ use shared::domain::charge::Status;
 use shared::domain::principal::Principal;
 use shared::processor::{
     ChargeRequest, OmiseApi, OmiseProcessor, Payment, Processor, ProcessorCharge, ProcessorError,
+    ScannableCode,
 };
 use std::time::Duration;
 
@@ -239,6 +240,69 @@ async fn promptpay_waits_then_is_paid_or_expired() {
         .await
         .unwrap();
     assert_eq!(expired.status, Status::Expired);
+}
+
+#[tokio::test]
+async fn a_promptpay_qr_image_is_fetched_with_the_key_from_the_charges_documents_only() {
+    let s = setup(json!({}));
+    let charge = s.charge(Payment::PromptPay, "key_1").await.unwrap();
+    let source = charge.source.clone().unwrap();
+
+    // Fetched with the account's key, and redrawn: the stand-in's script and text are gone.
+    let code = s.omise().scannable_code(&owner(false), &source).await;
+    let Ok(Some(ScannableCode::Image(image))) = code else {
+        panic!("{code:?}");
+    };
+    let image = String::from_utf8(image).unwrap();
+    assert!(
+        image.contains("<script>") && image.contains("STAND-IN"),
+        "{image}"
+    );
+    let shown = shared::page::qr::scannable(&ScannableCode::Image(image.into()), "QR").unwrap();
+    assert_eq!(
+        links_tests::qr::decode(&shown),
+        "STAND-IN PROMPTPAY: NOT A PAYMENT",
+        "the redrawn code reads as Omise's: {shown}"
+    );
+    assert!(
+        !shown.contains("script") && !shown.contains("STAND-IN"),
+        "{shown}"
+    );
+
+    // Anywhere but the charge's documents at this API, the key is not sent at all.
+    let api_calls = || {
+        s.standin
+            .received()
+            .iter()
+            .filter(|r| !r["path"].as_str().unwrap().starts_with("/__standin"))
+            .count()
+    };
+    let asked = api_calls();
+    for elsewhere in [
+        "https://elsewhere.example/charges/chrg_1/documents/docu_1/downloads/AB".to_owned(),
+        format!("{}/charges/{}/refunds", s.standin.url(), charge.id),
+        format!(
+            "{}/charges/{}/documents/../../x/downloads/AB",
+            s.standin.url(),
+            charge.id
+        ),
+    ] {
+        let mut other = source.clone();
+        other.download_uri = elsewhere.clone();
+        let answer = s.omise().scannable_code(&owner(false), &other).await;
+        assert!(
+            matches!(answer, Err(ProcessorError::Refused(_))),
+            "{elsewhere}: {answer:?}"
+        );
+    }
+    assert_eq!(api_calls(), asked, "nothing was asked of the stand-in");
+
+    // Another Omise account's key does not fetch it.
+    let stranger = s.standin.account(json!({}));
+    let theirs = OmiseProcessor::new(&s.api, &stranger.secret_key)
+        .scannable_code(&owner(false), &source)
+        .await;
+    assert!(theirs.is_err(), "{theirs:?}");
 }
 
 #[tokio::test]

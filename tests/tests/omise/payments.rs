@@ -1,7 +1,9 @@
 //! Paying a link through Omise (the stand-in), in-process through the payment page's
 //! functions: the tokenized page, the token posted, 3-D Secure at Omise's page, lost answers.
 
-use links_tests::buyer::{GOOD_CARD, card_form, follow, location, open, page_path, post};
+use links_tests::buyer::{
+    GOOD_CARD, card_form, follow, location, open, page_path, post, promptpay_form,
+};
 use links_tests::omise::{OmiseAccount, StandIn};
 use links_tests::{TestApp, attempt_key, spawn_app, test_sealer};
 use serde_json::{Value, json};
@@ -177,8 +179,11 @@ async fn the_page_tokenizes_the_card_with_omise_js_and_names_no_card_input() {
             "{csp}"
         );
         assert!(!csp.contains("unsafe") && !csp.contains('*'), "{csp}");
-        // No PromptPay through Omise until its QR code is drawn here.
-        assert!(!html.contains("source_type"));
+        // PromptPay through Omise is offered on a THB link, as a form with no card field.
+        assert!(
+            html.contains("name=\"source_type\" value=\"promptpay\""),
+            "{html}"
+        );
     }
 }
 
@@ -372,4 +377,99 @@ async fn a_lost_answer_from_omise_is_found_never_charged_twice_and_told_truthful
         assert!(charges["total"].as_i64().unwrap() <= 1, "{charges}");
     }
     let _ = location;
+}
+
+#[tokio::test]
+async fn live_promptpay_shows_omises_qr_redrawn_on_the_page_and_is_read_back_when_paid() {
+    // Arrange
+    let shop = shop(true, json!({})).await;
+    let path = shop.link("พร้อมเพย์").await;
+    let page = open(&shop.app, &path).await;
+    assert!(
+        page.text.contains("id=\"promptpay\""),
+        "PromptPay is offered: {}",
+        page.text
+    );
+
+    // Act: the buyer chooses PromptPay, and lands on the page that waits for it.
+    let sent = post(&shop.app, &path, &promptpay_form(&path)).await;
+    assert_eq!(sent.status, 303, "{}", sent.text);
+    let waiting = follow(&shop.app, &sent).await;
+    let again = follow(&shop.app, &sent).await;
+
+    // Assert: Omise's image, redrawn inline: its shapes, none of its script or text, and
+    // nothing for the browser to load from Omise.
+    assert_eq!(waiting.status, 200, "{}", waiting.text);
+    let main = &waiting.text[waiting.text.find("<main").unwrap()..];
+    assert!(
+        main.contains(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 33 33\" role=\"img\""
+        ),
+        "{main}"
+    );
+    let inline = &main[main.find("<svg").unwrap()..];
+    assert_eq!(
+        links_tests::qr::decode(inline),
+        "STAND-IN PROMPTPAY: NOT A PAYMENT"
+    );
+    assert!(
+        !waiting.text.contains("STAND-IN") && !waiting.text.contains("alert("),
+        "{main}"
+    );
+    assert!(
+        !waiting.text.contains(&shop.standin.url()),
+        "nothing of Omise's is loaded"
+    );
+    assert!(!waiting.text.contains("cannot be shown"), "{main}");
+    assert_eq!(again.status, 200);
+    // One charge made; each view reads it from Omise; the image is fetched once and kept.
+    let calls = shop.omise_calls();
+    let downloads = calls.iter().filter(|c| c.contains("/documents/")).count();
+    assert_eq!(downloads, 1, "{calls:?}");
+    assert_eq!(calls[0], "POST /charges", "{calls:?}");
+    let charges = shop.standin.charges(&shop.omise.secret_key);
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["source"]["type"], "promptpay");
+
+    // The buyer's bank pays it; the page, read again, shows the receipt from Omise's answer.
+    shop.standin.scan(charges[0]["id"].as_str().unwrap(), true);
+    let paid = follow(&shop.app, &sent).await;
+    assert!(paid.text.contains("Payment successful"), "{}", paid.text);
+    let served = shop.charges().await;
+    assert_eq!(served["data"][0]["status"], "successful");
+    assert_eq!(served["data"][0]["source"]["type"], "promptpay");
+}
+
+#[tokio::test]
+async fn a_qr_image_omise_cannot_give_leaves_the_payment_waiting_and_says_so() {
+    let shop = shop(true, json!({})).await;
+    let path = shop.link("qr").await;
+    let sent = post(&shop.app, &path, &promptpay_form(&path)).await;
+    assert_eq!(sent.status, 303, "{}", sent.text);
+    // Omise fails the image's download this time (it is not tried twice: the page refreshes).
+    shop.standin
+        .arm("GET /charges/*/documents", "error_500", 0.0);
+
+    let waiting = follow(&shop.app, &sent).await;
+
+    assert_eq!(waiting.status, 200, "{}", waiting.text);
+    assert!(
+        waiting
+            .text
+            .contains("The QR code cannot be shown just now"),
+        "{}",
+        waiting.text
+    );
+    assert!(
+        waiting.headers.contains_key("refresh"),
+        "it asks again by itself"
+    );
+    let shown = follow(&shop.app, &sent).await;
+    assert!(
+        shown
+            .text
+            .contains("role=\"img\" aria-label=\"PromptPay QR code\""),
+        "shown at the next refresh: {}",
+        shown.text
+    );
 }
