@@ -280,6 +280,18 @@ fn new_secret() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// An endpoint write conditioned on the secret it read: a failed condition means another
+/// operator's write came first, to be read again, not a fault.
+fn changed_meanwhile<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    err: SdkError<E, HttpResponse>,
+) -> ApiError {
+    if err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") {
+        ApiError::BadRequest("the endpoint changed meanwhile; try again".into())
+    } else {
+        sdk_error(err)
+    }
+}
+
 fn ms(at: DateTime<Utc>) -> AttributeValue {
     n(at.timestamp_millis())
 }
@@ -383,19 +395,8 @@ impl Store {
             .expression_attribute_values(":now", time(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Some(secret)),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ApiError::BadRequest(
-                    "the endpoint changed meanwhile; try again".into(),
-                ))
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        result.map_err(changed_meanwhile)?;
+        Ok(Some(secret))
     }
 
     /// Seals, in place and unchanged, the secrets of an endpoint set before secrets were sealed.
@@ -442,24 +443,13 @@ impl Store {
             }
             None => ("SET secret = :new, updated = :now", "secret = :old"),
         };
-        match update
+        update
             .update_expression(expression)
             .condition_expression(condition)
             .send()
             .await
-        {
-            Ok(_) => Ok(Some(true)),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ApiError::BadRequest(
-                    "the endpoint changed meanwhile; try again".into(),
-                ))
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+            .map_err(changed_meanwhile)?;
+        Ok(Some(true))
     }
 
     /// `owner`'s endpoint, or `None`: one strongly consistent GetItem.

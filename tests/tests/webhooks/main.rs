@@ -249,3 +249,31 @@ pub async fn canned_server(
     });
     (port, cert_pem)
 }
+
+/// Sets one attribute of `owner`'s endpoint item directly, as a drift, an earlier version or
+/// someone with write access to the table (and no more) would have left it.
+pub async fn set_endpoint_attribute(
+    app: &TestApp,
+    owner: &Principal,
+    name: &str,
+    value: aws_sdk_dynamodb::types::AttributeValue,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mode = if owner.livemode { "live" } else { "test" };
+    app.ctx
+        .store
+        .client()
+        .update_item()
+        .table_name(app.ctx.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(format!("HOOK#{}#{mode}", owner.account_id)),
+        )
+        .key("sk", AttributeValue::S("HOOK".into()))
+        .update_expression("SET #name = :value")
+        .expression_attribute_names("#name", name)
+        .expression_attribute_values(":value", value)
+        .send()
+        .await
+        .unwrap();
+}

@@ -315,22 +315,13 @@ async fn a_removal_interrupted_after_the_endpoint_went_is_finished_by_the_next_s
 
 /// Sets `owner`'s endpoint's count of waiting events to `pending`, as a drift would.
 async fn set_pending(app: &TestApp, owner: &Principal, pending: i64) {
-    let mode = if owner.livemode { "live" } else { "test" };
-    app.ctx
-        .store
-        .client()
-        .update_item()
-        .table_name(app.ctx.store.table())
-        .key(
-            "pk",
-            AttributeValue::S(format!("HOOK#{}#{mode}", owner.account_id)),
-        )
-        .key("sk", AttributeValue::S("HOOK".into()))
-        .update_expression("SET pending = :p")
-        .expression_attribute_values(":p", AttributeValue::N(pending.to_string()))
-        .send()
-        .await
-        .unwrap();
+    set_endpoint_attribute(
+        app,
+        owner,
+        "pending",
+        AttributeValue::N(pending.to_string()),
+    )
+    .await;
 }
 
 #[tokio::test]

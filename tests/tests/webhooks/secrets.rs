@@ -16,27 +16,6 @@ async fn endpoint_item(app: &TestApp, owner: &Principal) -> links_tests::Item {
         .expect("the endpoint item")
 }
 
-/// Sets one attribute of `owner`'s endpoint item, as an older version (or an attacker with
-/// write access to the table) would have written it.
-async fn overwrite_secret(app: &TestApp, owner: &Principal, value: AttributeValue) {
-    let mode = if owner.livemode { "live" } else { "test" };
-    app.ctx
-        .store
-        .client()
-        .update_item()
-        .table_name(app.ctx.store.table())
-        .key(
-            "pk",
-            AttributeValue::S(format!("HOOK#{}#{mode}", owner.account_id)),
-        )
-        .key("sk", AttributeValue::S("HOOK".into()))
-        .update_expression("SET secret = :s")
-        .expression_attribute_values(":s", value)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn secrets_are_sealed_in_the_table_and_its_stream_and_opened_once_to_sign() {
     // Arrange: an endpoint, set as the admin tool sets it, with a receiver on its secret.
@@ -103,7 +82,7 @@ async fn an_endpoint_set_before_sealing_still_signs_and_seal_keeps_its_secret() 
     let secret = some_secret();
     let receiver = Receiver::start(&secret, &[]);
     set_endpoint(&app, &owner, &receiver.url("/hooks")).await;
-    overwrite_secret(&app, &owner, AttributeValue::S(secret.clone())).await;
+    set_endpoint_attribute(&app, &owner, "secret", AttributeValue::S(secret.clone())).await;
     let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
     assert!(
         !app.ctx
@@ -161,7 +140,7 @@ async fn a_sealed_secret_copied_onto_another_accounts_endpoint_does_not_open() {
     let receiver = Receiver::start(&alices, &[]);
     set_endpoint(&app, &bob, &receiver.url("/hooks")).await;
     let sealed = endpoint_item(&app, &alice).await["secret"].clone();
-    overwrite_secret(&app, &bob, sealed).await;
+    set_endpoint_attribute(&app, &bob, "secret", sealed).await;
     let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
     pump.reader.read().await;
 
