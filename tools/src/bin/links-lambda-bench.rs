@@ -279,6 +279,16 @@ impl Instance {
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER",
                 std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap_or_default(),
             )
+            // Every function gets the KMS key as the template's Globals give it; the payment
+            // functions build their KMS client at init with it, as deployed.
+            .env(
+                "SECRETS_KMS_KEY",
+                std::env::var("SECRETS_KMS_KEY").unwrap_or_default(),
+            )
+            .env(
+                "AWS_ENDPOINT_URL_KMS",
+                std::env::var("AWS_ENDPOINT_URL_KMS").unwrap_or_default(),
+            )
             .env("TZ", ":UTC")
             .env("_HANDLER", "bootstrap")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
