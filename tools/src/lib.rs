@@ -87,14 +87,20 @@ pub async fn serve_http(
             }
             dispatch(ctx, event.into_request()).await
         }
-        // What API Gateway answers itself, in its own words, for a body it will not take.
-        Err(_) => {
+        // What API Gateway answers itself, in its own words, for a body over its 10 MB.
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             let mut response = Response::new(Body::Text(
                 r#"{"message":"Request Entity Too Large"}"#.into(),
             ));
             *response.status_mut() = lambda_http::http::StatusCode::PAYLOAD_TOO_LARGE;
             response
         }
+        // A body that could not be read at all (a malformed chunked encoding, a connection
+        // that ended early): no event can be made of it, and the client is told so in the API's
+        // own words. (API Gateway answers these before any function runs.)
+        Err(_) => shared::http::response::error_response(shared::ApiError::BadRequest(
+            "the request body could not be read: it is malformed or was cut short".into(),
+        )),
     };
     let (parts, body) = response.into_parts();
     let bytes = hyper::body::Bytes::copy_from_slice(body.as_ref());

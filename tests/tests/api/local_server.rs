@@ -105,3 +105,46 @@ async fn bodies_over_the_functions_limit_answer_413_over_http() {
     .await;
     assert_eq!((status, json["title"].as_str()), (200, Some("ค่า")));
 }
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_answered_with_an_omise_error() {
+    let (app, port) = serve(spawn_app().await).await;
+    let auth = format!("Authorization: {}", basic_auth(&app.alice.test_key));
+    for chunks in [
+        // A chunk size that is not hexadecimal.
+        "zz\r\n{}\r\n0\r\n\r\n",
+        // A chunk longer than it said, then no terminating chunk.
+        "2\r\n{\"amount\":1}\r\n",
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!(
+            "POST /links HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+             Connection: close\r\n\r\n{chunks}"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        let text = String::from_utf8(response).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+
+        assert!(head.starts_with("HTTP/1.1 400"), "{chunks:?}: {text}");
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{text}"));
+        assert_eq!(body["object"], "error", "{text}");
+        assert_eq!(body["code"], "bad_request", "{text}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("could not be read")
+        );
+    }
+    assert_eq!(
+        app.call("GET", "/links")
+            .key(&app.alice.test_key)
+            .send()
+            .await
+            .body["total"],
+        0
+    );
+}
