@@ -3,7 +3,7 @@
 //!
 //! 1. [`domain`]: what the API is about (links, lists, principals and keys, ids, currencies,
 //!    the error type), with no I/O and no HTTP.
-//! 2. [`validate`]: raw request parameters into domain types, with the rules the README lists.
+//! 2. [`validate`]: raw request parameters into domain types, with the rules docs/api.md lists.
 //! 3. [`store`]: DynamoDB, over domain types: the table layout, links, keys, idempotency records,
 //!    and the list machinery every collection shares.
 //!    [`processor`], beside it: the gateway boundary (test mode's built-in processor, and

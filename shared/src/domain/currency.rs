@@ -3,7 +3,7 @@
 //! Amounts are integers in the currency's smallest unit (satang for THB, cents for USD, yen for
 //! JPY). The minimums follow what card acquirers in the region accept; the maximums are this
 //! service's own ceiling, set so that a typo (an extra zero or two) is refused rather than sent to
-//! a buyer. Both are documented in the README's validation table.
+//! a buyer. Both are documented in the validation table of docs/api.md.
 
 /// One supported currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Omise's test cards, and what test mode does with each (the README has the table).
+//! Omise's test cards, and what test mode does with each (docs/paying.md has the table).
 
 use crate::domain::card::CardDetails;
 use crate::domain::charge::FailureCode;

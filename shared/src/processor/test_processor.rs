@@ -4,7 +4,7 @@
 //! gateway keeps its own records, so that everything the service may ask of a real gateway
 //! (find an attempt's charge again, expire it, refund it) is asked of it the same way.
 //!
-//! - A card without 3-D Secure is decided at once, by its number (the README's table).
+//! - A card without 3-D Secure is decided at once, by its number (the table in docs/paying.md).
 //! - With 3-D Secure on, a card whose enrolment fails is declined at once (`payment_rejected`);
 //!   any other card waits, `pending`, for the buyer to answer the stand-in bank page at its
 //!   `authorize_uri` (`<payment_uri>/authorize?payment=<id>`), then ends as the card would have

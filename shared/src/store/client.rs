@@ -85,7 +85,7 @@ pub fn http_client(trust: TrustRoots) -> SharedHttpClient {
 ///
 /// Why not `aws_config::load_from_env`: its default chain (profiles, SSO, web identity through
 /// STS, instance metadata) is code a Lambda never runs, yet it made up over half of every
-/// binary (7.4 MiB stripped with it; see the README's figures) and is linked whenever the loader
+/// binary (7.4 MiB stripped with it; see docs/performance.md) and is linked whenever the loader
 /// is called. Nothing here does I/O, so this is synchronous and cheap at cold start.
 pub fn lambda_client() -> Result<aws_sdk_dynamodb::Client, String> {
     let region = std::env::var("AWS_REGION").map_err(|_| "AWS_REGION is not set".to_owned())?;

@@ -1,5 +1,5 @@
 //! The validation layer: raw request parameters in, domain types out. Every rule is listed in
-//! the README's validation tables; keep the two in step.
+//! the validation tables of docs/api.md; keep the two in step.
 //!
 //! The HTTP edge decodes bodies and query strings into [`Params`] (JSON values, or strings from a
 //! form or query string); each module here turns them into one domain type, refusing anything

@@ -1,4 +1,4 @@
-//! Webhook figures for the README, run by `scripts/bench-webhooks` (ignored in the test suite:
+//! Webhook figures for docs/events-and-webhooks.md, run by `scripts/bench-webhooks` (ignored in the test suite:
 //! they measure, they do not assert speed). Each prints a Markdown table.
 
 use super::*;

@@ -1,6 +1,6 @@
 //! Measures what each API call costs in DynamoDB, and what lists cost at scale: requests, round
 //! trips of latency, read and write capacity as DynamoDB reports it (`ReturnConsumedCapacity`),
-//! the peak heap a request allocates, and time. Prints the Markdown tables the README quotes.
+//! the peak heap a request allocates, and time. Prints the Markdown tables docs/performance.md quotes.
 //!
 //! Run through `scripts/bench`, which starts DynamoDB Local and points the SDK at it. Everything
 //! runs in-process through the real handlers (an API Gateway event decoded by lambda_http, then
@@ -16,7 +16,7 @@
 //! - Peak heap is the most the process had allocated during the request, above what it held
 //!   before, counted by this binary's global allocator.
 //! - Capacity is what DynamoDB Local reports. It charges a transactional write like a plain one;
-//!   real DynamoDB charges twice, which the README takes into account.
+//!   real DynamoDB charges twice, which docs/performance.md takes into account.
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,

@@ -1,6 +1,6 @@
 //! Measures the deployed Lambda bootstraps themselves, as Lambda runs them: package size, init
 //! time, warm latency of retrieve against a raw `GetItem`, and peak memory over many invocations.
-//! Prints a Markdown table for the README.
+//! Prints a Markdown table for docs/performance.md.
 //!
 //! Run through `scripts/bench-lambda`, which builds the bootstraps, strips and zips copies of them,
 //! starts DynamoDB Local and points the SDK at it.
@@ -14,7 +14,7 @@
 //! Environment: `LAMBDA_BOOTSTRAP_DIR` (default `target/lambda-host`), holding `<function>/bootstrap`
 //! to run; `LAMBDA_PACKAGE_DIR`, holding the stripped `<function>/bootstrap` and `<function>.zip`
 //! whose sizes are reported; the AWS variables and `AWS_ENDPOINT_URL_DYNAMODB` of DynamoDB Local.
-//! Optionally `LAMBDA_ANCHOR_BOOTSTRAP`: another project's Lambda bootstrap (the README names the
+//! Optionally `LAMBDA_ANCHOR_BOOTSTRAP`: another project's Lambda bootstrap (docs/performance.md names the
 //! one measured), spawned in the same init rotation as the functions so that the ratio of their
 //! init times to its is taken under the same conditions; `LAMBDA_ANCHOR_NAME` labels it.
 
@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// The functions, in README order; `not-found` builds no SDK client and is the init baseline.
+/// The functions, in the order docs/performance.md lists them; `not-found` builds no SDK client and is the init baseline.
 const FUNCTIONS: [&str; 13] = [
     "create-link",
     "list-links",
