@@ -372,6 +372,7 @@ impl TestApp {
             title: "imported".into(),
             description: "a test link".into(),
             multiple: false,
+            expires_at: None,
         };
         let links: Vec<Link> = times.iter().map(|t| Link::new(owner, &new, *t)).collect();
         self.ctx

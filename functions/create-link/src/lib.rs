@@ -22,7 +22,7 @@ pub async fn create_link(ctx: &AppContext, req: Request) -> Response<Body> {
 async fn handle(ctx: &AppContext, req: Request) -> Result<Response<Body>, ApiError> {
     let owner = ctx.authenticate(&req).await?;
     let key = idempotency_key(&req)?;
-    let new = parse_new_link(&body_params(&req)?)?;
+    let new = parse_new_link(&body_params(&req)?, ctx.now())?;
     let base = ctx.payment_base(&req)?;
     // The response is written before the link is stored, so an idempotency record can hold it.
     let render = |link: &Link| {

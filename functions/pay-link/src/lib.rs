@@ -295,6 +295,10 @@ async fn handle(
     if !link.payable() {
         return Ok(page.render(StatusCode::CONFLICT, &State::Paid));
     }
+    // Past the merchant's `expires_at`: refused before anything is written.
+    if link.expired(now) {
+        return Ok(page.render(StatusCode::GONE, &State::LinkExpired));
+    }
     if let Some(until) = link.held_until(now) {
         return Ok(page.render(StatusCode::CONFLICT, &State::Held(until)));
     }

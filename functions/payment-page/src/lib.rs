@@ -49,6 +49,8 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         )
     } else if !link.payable() {
         (StatusCode::OK, State::Paid)
+    } else if link.expired(now) {
+        (StatusCode::GONE, State::LinkExpired)
     } else if let Some(until) = link.held_until(now) {
         (StatusCode::OK, State::Held(until))
     } else if link.livemode && tokenized.is_none() {

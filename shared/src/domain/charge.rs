@@ -494,6 +494,7 @@ mod tests {
             title: "Lunch".into(),
             description: description.into(),
             multiple: false,
+            expires_at: None,
         };
         Link::new(&owner, &new, Utc::now())
     }

@@ -17,7 +17,13 @@ pub struct NewLink {
     pub title: String,
     pub description: String,
     pub multiple: bool,
+    /// When the link stops taking payments, if the merchant set it (whole seconds, in the
+    /// future, at most [`MAX_EXPIRY_DAYS`] ahead when created). Beyond Omise's link object.
+    pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// The furthest ahead a link's `expires_at` may be set.
+pub const MAX_EXPIRY_DAYS: i64 = 365;
 
 impl NewLink {
     /// A digest of exactly what this request asks for, whatever encoding carried it (JSON or form,
@@ -31,6 +37,12 @@ impl NewLink {
         for text in [&self.title, &self.description] {
             digest.update((text.len() as u64).to_be_bytes());
             digest.update(text.as_bytes());
+        }
+        // Only when set, so that a create without it digests as it always has (idempotency
+        // records made before the field existed still match their retries).
+        if let Some(at) = self.expires_at {
+            digest.update(b"expires_at");
+            digest.update(at.timestamp_millis().to_be_bytes());
         }
         hex(&digest.finalize())
     }
@@ -59,6 +71,8 @@ pub struct Link {
     /// A single-use link's hold: the attempt being paid right now (waiting for its processor, its
     /// buyer's bank or a PromptPay payment), which no one else may overtake. Not in the API.
     pub hold: Option<Hold>,
+    /// When it stops taking payments, if the merchant set it.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A single-use link held by one attempt until it settles (see `payments`).
@@ -98,7 +112,14 @@ impl Link {
             created: now,
             payment_token: ids::new_payment_token(),
             hold: None,
+            expires_at: new.expires_at,
         }
+    }
+
+    /// Whether the merchant's `expires_at` has come at `now` (at that very instant, it has).
+    /// Nothing a buyer does moves it: viewing the page starts no clock.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
     }
 
     /// The `payment_uri` under `payment_base`, the payment page's base URL (no trailing slash).
@@ -157,6 +178,7 @@ impl Link {
             deleted: self.deleted_at.is_some(),
             deleted_at: self.deleted_at.map(Time),
             used_at: self.used_at.map(Time),
+            expires_at: self.expires_at.map(Time),
         }
     }
 }
@@ -181,6 +203,9 @@ pub struct LinkView<'a> {
     pub deleted: bool,
     pub deleted_at: Option<Time>,
     pub used_at: Option<Time>,
+    /// Only on a link that has one: a link without it is Omise's object exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
 }
 
 #[cfg(test)]
@@ -195,6 +220,7 @@ mod tests {
             title: "ค่าอาหาร".into(),
             description: "Lunch".into(),
             multiple: false,
+            expires_at: None,
         }
     }
 

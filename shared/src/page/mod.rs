@@ -136,6 +136,8 @@ pub enum State<'a> {
     Gone { nothing_charged: bool },
     /// A live link: payments are not enabled yet.
     LiveDisabled,
+    /// The merchant's `expires_at` has passed: no payment is taken any more.
+    LinkExpired,
     /// Another buyer is paying this single-use link, until this time at the latest.
     Held(DateTime<Utc>),
     /// The buyer's charge waits: for their bank (3-D Secure) or their PromptPay payment. `check`
@@ -205,6 +207,9 @@ impl Page<'_> {
                     t.gone_body.to_owned()
                 };
                 notice(&mut out, "bad", t.gone_title, &body)
+            }
+            State::LinkExpired => {
+                notice(&mut out, "bad", t.link_expired_title, t.link_expired_body)
             }
             State::LiveDisabled => {
                 let promptpay = if link.currency.code == "thb" {
@@ -708,10 +713,13 @@ impl Page<'_> {
                 .as_ref()
                 .is_some_and(|h| h.attempt != attempt)
         });
-        let payable = self.link.payable() && held_by_another.is_none();
+        let payable =
+            self.link.payable() && held_by_another.is_none() && !self.link.expired(self.now);
         let link_state = |nothing_charged: bool| -> (StatusCode, State<'_>) {
             if self.link.deleted_at.is_some() {
                 (StatusCode::GONE, State::Gone { nothing_charged })
+            } else if self.link.payable() && self.link.expired(self.now) {
+                (StatusCode::GONE, State::LinkExpired)
             } else if let Some(until) = held_by_another {
                 (StatusCode::CONFLICT, State::Held(until))
             } else {
@@ -799,6 +807,8 @@ impl Page<'_> {
                             nothing_charged: false,
                         },
                     )
+                } else if link.payable() && link.expired(self.now) {
+                    (StatusCode::GONE, State::LinkExpired)
                 } else {
                     (StatusCode::CONFLICT, State::Paid)
                 };

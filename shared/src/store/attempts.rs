@@ -412,10 +412,14 @@ impl Store {
                         link_sk(&link.id),
                     )))
                     .update_expression("SET held_by = :attempt, held_until = :until")
+                    // Not expired as the attempt begins, checked here too so that a link read
+                    // a moment before its `expires_at` cannot be taken after it.
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(deleted_at) \
-                         AND used = :false AND attribute_not_exists(held_by)",
+                         AND used = :false AND attribute_not_exists(held_by) \
+                         AND (attribute_not_exists(link_expires_at) OR link_expires_at > :now_text)",
                     )
+                    .expression_attribute_values(":now_text", time(now))
                     .expression_attribute_values(":attempt", s(&attempt.id))
                     .expression_attribute_values(":until", n(attempt.deadline.timestamp_millis()))
                     .expression_attribute_values(":false", AttributeValue::Bool(false))

@@ -13,6 +13,8 @@ pub const SK: &str = "sk";
 /// The attribute DynamoDB's time to live reads (epoch seconds): expired items are deleted by
 /// DynamoDB within a day or two, so readers also check it themselves.
 pub const EXPIRES_AT: &str = "expires_at";
+/// A link's own `expires_at` (the merchant's), stored under another name than the time to live.
+pub const LINK_EXPIRES_AT: &str = "link_expires_at";
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -147,6 +149,11 @@ impl From<&Link> for Item {
         if link.charge_count > 0 {
             item.insert("charge_count".into(), n(link.charge_count));
         }
+        // Not `expires_at`, the table's time-to-live attribute: DynamoDB would delete the
+        // link. Fixed-width UTC text (`time`), so that a condition can compare it with now's.
+        if let Some(at) = link.expires_at {
+            item.insert(LINK_EXPIRES_AT.into(), time(at));
+        }
         if let Some(hold) = &link.hold {
             item.insert("held_by".into(), s(hold.attempt.clone()));
             item.insert("held_until".into(), n(hold.until.timestamp_millis()));
@@ -192,6 +199,7 @@ impl TryFrom<&Item> for Link {
             charge_count: get_n(item, "charge_count")?.unwrap_or(0),
             created: parse_time(get_s(item, "created")?)?,
             payment_token: get_s(item, "payment_token")?.clone(),
+            expires_at: optional_time(item, LINK_EXPIRES_AT)?,
             hold: match (item.get("held_by"), get_n::<i64>(item, "held_until")?) {
                 (None, _) => None,
                 (Some(by), Some(until)) => Some(Hold {
@@ -225,6 +233,7 @@ mod tests {
             title: "ทดสอบ 😀".into(),
             description: "line 1\nline 2".into(),
             multiple: true,
+            expires_at: Some("2026-12-24T17:00:00Z".parse().unwrap()),
         };
         let mut link = Link::new(&owner, &new, "2026-11-24T06:47:54.123Z".parse().unwrap());
         link.deleted_at = Some("2026-11-25T00:00:00.5Z".parse().unwrap());
@@ -234,6 +243,11 @@ mod tests {
         assert_eq!(item["pk"], s("ACCT#acct_1#live"));
         assert_eq!(item["sk"], s(format!("LINK#{}", link.id)));
         assert_eq!(item["created"], s("2026-11-24T06:47:54.123Z"));
+        assert_eq!(item["link_expires_at"], s("2026-12-24T17:00:00.000Z"));
+        assert!(
+            !item.contains_key(EXPIRES_AT),
+            "never the table's time to live"
+        );
         assert_eq!(Link::try_from(&item).unwrap(), link);
         let test_owner = Principal {
             livemode: false,
@@ -255,6 +269,7 @@ mod tests {
             title: "t".into(),
             description: "d".into(),
             multiple: false,
+            expires_at: None,
         };
         let good = Item::from(&Link::new(&owner, &new, Utc::now()));
         assert!(Link::try_from(&good).is_ok());

@@ -4,12 +4,13 @@ use super::text::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, parse_text};
 use super::{Params, parse_integer};
 use crate::domain::currency::{self, Currency};
 use crate::domain::error::ApiError;
-use crate::domain::link::NewLink;
+use crate::domain::link::{MAX_EXPIRY_DAYS, NewLink};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::Value;
 
-/// A create request's parameters, from JSON (typed values) or a form (strings). Unknown
-/// parameters are ignored, as Omise does.
-pub fn parse_new_link(params: &Params) -> Result<NewLink, ApiError> {
+/// A create request's parameters, from JSON (typed values) or a form (strings), made at `now`.
+/// Unknown parameters are ignored, as Omise does.
+pub fn parse_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, ApiError> {
     let currency = parse_currency(params)?;
     Ok(NewLink {
         amount: parse_amount(params, currency)?,
@@ -17,7 +18,46 @@ pub fn parse_new_link(params: &Params) -> Result<NewLink, ApiError> {
         title: parse_text(params, "title", MAX_TITLE_CHARS)?,
         description: parse_text(params, "description", MAX_DESCRIPTION_CHARS)?,
         multiple: parse_bool(params, "multiple")?.unwrap_or(false),
+        expires_at: parse_expires_at(params, now)?,
     })
+}
+
+/// `expires_at`: an RFC 3339 time with its offset (`2027-01-31T23:59:59+07:00`), kept to the
+/// whole second, after `now` and at most [`MAX_EXPIRY_DAYS`] ahead. `null` is the same as
+/// leaving it out.
+fn parse_expires_at(
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let text = match params.get("expires_at") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "expires_at must be a time such as 2027-01-31T23:59:59+07:00".into(),
+            ));
+        }
+    };
+    let at = DateTime::parse_from_rfc3339(text.trim())
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "expires_at must be a time with its offset, such as 2027-01-31T23:59:59+07:00"
+                    .into(),
+            )
+        })?
+        .with_timezone(&Utc)
+        .trunc_subsecs(0);
+    if at <= now {
+        return Err(ApiError::BadRequest(
+            "expires_at must be in the future".into(),
+        ));
+    }
+    if at > now + Duration::days(MAX_EXPIRY_DAYS) {
+        return Err(ApiError::BadRequest(format!(
+            "expires_at must be at most {MAX_EXPIRY_DAYS} days ahead"
+        )));
+    }
+    Ok(Some(at))
 }
 
 fn parse_currency(params: &Params) -> Result<&'static Currency, ApiError> {
@@ -84,8 +124,66 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A fixed creation time, for the expiry bounds.
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
     fn new_link(v: Value) -> Result<NewLink, ApiError> {
-        parse_new_link(&Params::from_value(v))
+        parse_new_link(&Params::from_value(v), now())
+    }
+
+    #[test]
+    fn expires_at_is_a_future_time_within_a_year_kept_to_the_second() {
+        let at = |v: Value| new_link(with("expires_at", v)).map(|l| l.expires_at);
+        assert_eq!(
+            new_link(valid()).unwrap().expires_at,
+            None,
+            "absent: no expiry"
+        );
+        assert_eq!(at(Value::Null).unwrap(), None);
+        // Bangkok's evening is the same instant in UTC; fractions of a second are dropped.
+        assert_eq!(
+            at(json!("2026-12-04T19:30:00.750+07:00")).unwrap(),
+            Some(now() + Duration::minutes(150))
+        );
+        // Its bounds: one second after now, and exactly 365 days ahead.
+        assert_eq!(
+            at(json!("2026-12-04T10:00:01Z")).unwrap(),
+            Some(now() + Duration::seconds(1))
+        );
+        assert!(at(json!("2027-12-04T10:00:00Z")).unwrap().is_some());
+        for (value, says) in [
+            (json!("2026-12-04T10:00:00Z"), "in the future"),
+            (json!("2026-12-04T10:00:00.999Z"), "in the future"),
+            (json!("2020-01-01T00:00:00Z"), "in the future"),
+            (json!("2027-12-04T10:00:01Z"), "at most 365 days ahead"),
+            (json!("2027-01-31"), "with its offset"),
+            (json!("2027-01-31T10:00:00"), "with its offset"),
+            (json!("tomorrow"), "with its offset"),
+            (json!(1_800_000_000), "such as"),
+            (json!(true), "such as"),
+        ] {
+            let err = at(value.clone()).unwrap_err();
+            assert_eq!(err.status(), 400, "{value}");
+            assert!(err.message().contains(says), "{value}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn expires_at_is_kept_in_utc_and_changes_the_fingerprint() {
+        let link = new_link(with("expires_at", json!("2027-01-31T23:59:59+07:00"))).unwrap();
+        assert_eq!(
+            link.expires_at.unwrap().to_rfc3339(),
+            "2027-01-31T16:59:59+00:00"
+        );
+        let without = NewLink {
+            expires_at: None,
+            ..link.clone()
+        };
+        assert_ne!(link.fingerprint(), without.fingerprint());
     }
 
     fn valid() -> Value {

@@ -8,6 +8,7 @@ mod create;
 mod destroy;
 mod doubt;
 mod events;
+mod expiry;
 mod failures;
 mod idempotency;
 mod list;

@@ -343,6 +343,7 @@ impl Bench {
                 title: format!("ค่าสินค้า #{i}"),
                 description: "สั่งซื้อทางไลน์ ส่งฟรี".into(),
                 multiple: i % 10 == 0,
+                expires_at: None,
             };
             links.push(Link::new(owner, &new, start + every * i as i32 + wobble));
         }

@@ -716,6 +716,7 @@ async fn main() {
         title: title.into(),
         description: "bench".into(),
         multiple: false,
+        expires_at: None,
     };
     // Rendered as the create function renders it: the store keeps the answer as the event's data.
     let render = |link: &shared::domain::link::Link| {
