@@ -373,6 +373,7 @@ impl TestApp {
             description: "a test link".into(),
             multiple: false,
             expires_at: None,
+            after_payment_uri: None,
         };
         let links: Vec<Link> = times.iter().map(|t| Link::new(owner, &new, *t)).collect();
         self.ctx

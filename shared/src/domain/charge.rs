@@ -495,6 +495,7 @@ mod tests {
             description: description.into(),
             multiple: false,
             expires_at: None,
+            after_payment_uri: None,
         };
         Link::new(&owner, &new, Utc::now())
     }

@@ -20,6 +20,9 @@ pub struct NewLink {
     /// When the link stops taking payments, if the merchant set it (whole seconds, in the
     /// future, at most [`MAX_EXPIRY_DAYS`] ahead when created). Beyond Omise's link object.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Where the receipt offers to take the buyer back to (an `https` URL the merchant set),
+    /// with the charge's id added. Beyond Omise's link object.
+    pub after_payment_uri: Option<String>,
 }
 
 /// The furthest ahead a link's `expires_at` may be set.
@@ -43,6 +46,11 @@ impl NewLink {
         if let Some(at) = self.expires_at {
             digest.update(b"expires_at");
             digest.update(at.timestamp_millis().to_be_bytes());
+        }
+        if let Some(uri) = &self.after_payment_uri {
+            digest.update(b"after_payment_uri");
+            digest.update((uri.len() as u64).to_be_bytes());
+            digest.update(uri.as_bytes());
         }
         hex(&digest.finalize())
     }
@@ -73,6 +81,8 @@ pub struct Link {
     pub hold: Option<Hold>,
     /// When it stops taking payments, if the merchant set it.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Where the receipt offers to take the buyer back to, if the merchant set it.
+    pub after_payment_uri: Option<String>,
 }
 
 /// A single-use link held by one attempt until it settles (see `payments`).
@@ -113,7 +123,26 @@ impl Link {
             payment_token: ids::new_payment_token(),
             hold: None,
             expires_at: new.expires_at,
+            after_payment_uri: new.after_payment_uri.clone(),
         }
+    }
+
+    /// The address the receipt of `charge_id` offers: the merchant's `after_payment_uri` with
+    /// `charge=<id>` added to its query (before any fragment), so their shop knows which payment
+    /// came back. `None` when the merchant set none.
+    pub fn after_payment_uri_for(&self, charge_id: &str) -> Option<String> {
+        let uri = self.after_payment_uri.as_deref()?;
+        let (before, fragment) = match uri.split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (uri, None),
+        };
+        let joiner = if before.contains('?') { '&' } else { '?' };
+        let mut out = format!("{before}{joiner}charge={charge_id}");
+        if let Some(fragment) = fragment {
+            out.push('#');
+            out.push_str(fragment);
+        }
+        Some(out)
     }
 
     /// Whether the merchant's `expires_at` has come at `now` (at that very instant, it has).
@@ -179,6 +208,7 @@ impl Link {
             deleted_at: self.deleted_at.map(Time),
             used_at: self.used_at.map(Time),
             expires_at: self.expires_at.map(Time),
+            after_payment_uri: self.after_payment_uri.as_deref(),
         }
     }
 }
@@ -206,6 +236,9 @@ pub struct LinkView<'a> {
     /// Only on a link that has one: a link without it is Omise's object exactly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
+    /// Likewise only on a link that has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_payment_uri: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -221,7 +254,56 @@ mod tests {
             description: "Lunch".into(),
             multiple: false,
             expires_at: None,
+            after_payment_uri: None,
         }
+    }
+
+    #[test]
+    fn the_way_back_carries_the_charge_id_before_any_fragment() {
+        let owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let mut link = Link::new(&owner, &new_link(), Utc::now());
+        assert_eq!(link.after_payment_uri_for("chrg_1"), None);
+        for (set, offered) in [
+            (
+                "https://shop.example/thanks",
+                "https://shop.example/thanks?charge=chrg_1",
+            ),
+            (
+                "https://shop.example/t?o=9",
+                "https://shop.example/t?o=9&charge=chrg_1",
+            ),
+            (
+                "https://shop.example/t#top",
+                "https://shop.example/t?charge=chrg_1#top",
+            ),
+        ] {
+            link.after_payment_uri = Some(set.into());
+            assert_eq!(
+                link.after_payment_uri_for("chrg_1").as_deref(),
+                Some(offered)
+            );
+        }
+    }
+
+    #[test]
+    fn a_link_expires_at_its_second_and_not_before() {
+        let owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let now = Utc::now();
+        let mut link = Link::new(&owner, &new_link(), now);
+        assert!(
+            !link.expired(now + chrono::Duration::days(400)),
+            "none set: never"
+        );
+        let at = now + chrono::Duration::seconds(10);
+        link.expires_at = Some(at);
+        assert!(!link.expired(at - chrono::Duration::milliseconds(1)));
+        assert!(link.expired(at));
     }
 
     #[test]

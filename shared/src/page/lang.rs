@@ -93,6 +93,8 @@ pub struct Texts {
     pub try_again: &'static str,
     pub gone_title: &'static str,
     pub gone_body: &'static str,
+    /// The receipt's way back to the merchant's `after_payment_uri`; `{host}` is its host.
+    pub back_to_shop: &'static str,
     /// The merchant's `expires_at` has passed.
     pub link_expired_title: &'static str,
     pub link_expired_body: &'static str,
@@ -232,6 +234,7 @@ static TH: Texts = Texts {
     try_again: "ลองอีกครั้งด้วยบัตรใบเดิมหรือใบอื่นด้านล่าง",
     gone_title: "ลิงก์นี้ใช้ไม่ได้แล้ว",
     gone_body: "ร้านค้าได้ยกเลิกลิงก์ชำระเงินนี้แล้ว กรุณาติดต่อร้านค้า",
+    back_to_shop: "กลับไปที่ร้านค้า ({host})",
     link_expired_title: "ลิงก์นี้หมดอายุแล้ว",
     link_expired_body: "ลิงก์ชำระเงินนี้หมดเวลาชำระตามที่ร้านค้ากำหนดแล้ว ไม่มีการเรียกเก็บเงิน กรุณาติดต่อร้านค้า",
     unknown_title: "ไม่พบลิงก์ชำระเงินนี้",
@@ -309,6 +312,7 @@ static EN: Texts = Texts {
     try_again: "Try again with the same card or another one below.",
     gone_title: "This link is no longer available",
     gone_body: "The merchant has withdrawn this payment link. Please contact them.",
+    back_to_shop: "Back to the shop ({host})",
     link_expired_title: "This link has expired",
     link_expired_body: "The time the merchant set for paying this link has passed. Nothing was charged. Please contact them.",
     unknown_title: "Payment link not found",

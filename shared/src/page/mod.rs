@@ -549,6 +549,21 @@ impl Page<'_> {
             element(out, "dd", "", value);
         }
         out.push_str("</dl></section>");
+        // Back to the merchant's shop, if they asked for it: a link the buyer sees (its host
+        // named) and follows, never a redirect.
+        if let Some(back) = self.link.after_payment_uri_for(&charge.id) {
+            let host = back
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', '?', '#']).next())
+                .unwrap_or_default();
+            let _ = write!(
+                out,
+                "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                escape(&back),
+                escape(&t.back_to_shop.replace("{host}", host))
+            );
+        }
     }
 
     /// A charge waiting for the buyer: the way to their bank, or the QR code to pay; a way to

@@ -154,6 +154,9 @@ impl From<&Link> for Item {
         if let Some(at) = link.expires_at {
             item.insert(LINK_EXPIRES_AT.into(), time(at));
         }
+        if let Some(uri) = &link.after_payment_uri {
+            item.insert("after_payment_uri".into(), s(uri.clone()));
+        }
         if let Some(hold) = &link.hold {
             item.insert("held_by".into(), s(hold.attempt.clone()));
             item.insert("held_until".into(), n(hold.until.timestamp_millis()));
@@ -200,6 +203,14 @@ impl TryFrom<&Item> for Link {
             created: parse_time(get_s(item, "created")?)?,
             payment_token: get_s(item, "payment_token")?.clone(),
             expires_at: optional_time(item, LINK_EXPIRES_AT)?,
+            after_payment_uri: item
+                .get("after_payment_uri")
+                .map(|v| {
+                    v.as_s().cloned().map_err(|_| {
+                        corrupt("link item's after_payment_uri is not a string".into())
+                    })
+                })
+                .transpose()?,
             hold: match (item.get("held_by"), get_n::<i64>(item, "held_until")?) {
                 (None, _) => None,
                 (Some(by), Some(until)) => Some(Hold {
@@ -234,6 +245,7 @@ mod tests {
             description: "line 1\nline 2".into(),
             multiple: true,
             expires_at: Some("2026-12-24T17:00:00Z".parse().unwrap()),
+            after_payment_uri: None,
         };
         let mut link = Link::new(&owner, &new, "2026-11-24T06:47:54.123Z".parse().unwrap());
         link.deleted_at = Some("2026-11-25T00:00:00.5Z".parse().unwrap());
@@ -270,6 +282,7 @@ mod tests {
             description: "d".into(),
             multiple: false,
             expires_at: None,
+            after_payment_uri: None,
         };
         let good = Item::from(&Link::new(&owner, &new, Utc::now()));
         assert!(Link::try_from(&good).is_ok());

@@ -19,7 +19,33 @@ pub fn parse_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, Ap
         description: parse_text(params, "description", MAX_DESCRIPTION_CHARS)?,
         multiple: parse_bool(params, "multiple")?.unwrap_or(false),
         expires_at: parse_expires_at(params, now)?,
+        after_payment_uri: parse_after_payment_uri(params)?,
     })
+}
+
+/// `after_payment_uri`: held to a webhook endpoint's rules (`https://`, a public host, no user
+/// name or password, no spaces or control characters, at most 2,048 characters), since the
+/// buyer is offered it on the service's own page. `null` is the same as leaving it out.
+fn parse_after_payment_uri(params: &Params) -> Result<Option<String>, ApiError> {
+    let text = match params.get("after_payment_uri") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "after_payment_uri must be a string such as https://shop.example/thanks".into(),
+            ));
+        }
+    };
+    let endpoint =
+        super::parse_endpoint(text, super::DestinationPolicy::default()).map_err(|error| {
+            match error {
+                ApiError::BadRequest(message) => {
+                    ApiError::BadRequest(message.replacen("url ", "after_payment_uri ", 1))
+                }
+                other => other,
+            }
+        })?;
+    Ok(Some(endpoint.url))
 }
 
 /// `expires_at`: an RFC 3339 time with its offset (`2027-01-31T23:59:59+07:00`), kept to the

@@ -1,6 +1,7 @@
 //! Every endpoint, in-process, against a real DynamoDB Local (see the harness in `tests/src`).
 
 mod abuse;
+mod after_payment;
 mod auth;
 mod bodies;
 mod charges;

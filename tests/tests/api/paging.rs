@@ -489,6 +489,7 @@ async fn a_deep_page_in_a_very_busy_hour_counts_across_dynamodbs_pages() {
         description: "ค".repeat(300),
         multiple: false,
         expires_at: None,
+        after_payment_uri: None,
     };
     let mut all: Vec<Link> = (0..9_000)
         .map(|i| {

@@ -344,6 +344,7 @@ impl Bench {
                 description: "สั่งซื้อทางไลน์ ส่งฟรี".into(),
                 multiple: i % 10 == 0,
                 expires_at: None,
+                after_payment_uri: None,
             };
             links.push(Link::new(owner, &new, start + every * i as i32 + wobble));
         }

@@ -717,6 +717,7 @@ async fn main() {
         description: "bench".into(),
         multiple: false,
         expires_at: None,
+        after_payment_uri: None,
     };
     // Rendered as the create function renders it: the store keeps the answer as the event's data.
     let render = |link: &shared::domain::link::Link| {
