@@ -238,6 +238,43 @@ test('a destroyed link and an unknown token each have their own page', async () 
   await page.close();
 });
 
+test('a merchant\'s way back is offered on the receipt, and an expired link says so', async () => {
+  const later = new Date(Date.now() + 3600_000).toISOString();
+  const link = await createLink({
+    amount: 25000, currency: 'thb', title: 'ชุดของขวัญ', description: 'ห่อของขวัญ',
+    expires_at: later, after_payment_uri: 'https://shop.example/orders/1042?from=line',
+  });
+  assert.equal(link.after_payment_uri, 'https://shop.example/orders/1042?from=line');
+  const { page, seen } = await openPage('th-TH,th;q=0.9');
+  await page.goto(link.payment_uri);
+  assert.equal(await page.locator('a[href*="shop.example"]').count(), 0, 'not offered before paying');
+  const paid = await submitCard(page, '4242 4242 4242 4242');
+  assert.equal(paid.status(), 200);
+  const back = page.locator('a.button[href^="https://shop.example/orders/1042?from=line&charge=chrg_test_"]');
+  assert.equal(await back.count(), 1);
+  assert.match(await back.textContent(), /กลับไปที่ร้านค้า \(shop\.example\)/);
+  assert.match(await page.textContent('main'), /ชำระด้วย/);
+  await shot(page, '17-receipt-way-back-th');
+  await assertAccessible(page, 'receipt with the way back (th)');
+  assert.ok(!seen.requests.some((u) => u.includes('shop.example')), 'nothing went there by itself');
+
+  const soon = await createLink({
+    amount: 9900, currency: 'thb', title: 'Flash sale', description: 'Ends in a moment',
+    expires_at: new Date(Date.now() + 2000).toISOString(),
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const { page: en, seen: seenEn } = await openPage('en');
+  const expired = await en.goto(soon.payment_uri);
+  assert.equal(expired.status(), 410);
+  assert.match(await en.textContent('main'), /This link has expired/);
+  assert.equal(await en.locator('form').count(), 0);
+  await shot(en, '18-expired-en');
+  await assertAccessible(en, 'expired (en)');
+  assert.deepEqual([...seen.errors, ...seenEn.errors], []);
+  await page.close();
+  await en.close();
+});
+
 /// The buyer's card form submitted, waiting for wherever it leads.
 async function submitCard(page, number) {
   await fillCard(page, number);

@@ -542,7 +542,7 @@ impl Page<'_> {
         for (term, value) in [
             (t.receipt_amount, amount),
             (t.receipt_charge, charge.id.as_str()),
-            (t.receipt_card, method.as_str()),
+            (t.receipt_method, method.as_str()),
             (t.receipt_date, created.as_str()),
         ] {
             element(out, "dt", "", term);
