@@ -15,9 +15,8 @@
 //! successful charge (`refunded`, `refunds`) without changing its status.
 
 use super::card::Card;
-use super::ids;
-use super::link::Link;
 use super::list::{ListObject, ListQuery, Time};
+use super::metadata::Metadata;
 use super::refund::{Refund, RefundView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -172,6 +171,11 @@ pub struct Charge {
     /// Lowercase ISO 4217 code.
     pub currency: String,
     pub description: String,
+    /// The link's metadata as the charge was made, so that a merchant can match the payment to
+    /// their order from the charge (or its event, or its webhook) alone. Beyond Omise's 2015
+    /// charge object (later versions carry it); only when the link had some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
     #[serde(default)]
     pub status: Status,
     /// Set when `status` is `failed`.
@@ -208,43 +212,6 @@ pub struct Charge {
 }
 
 impl Charge {
-    /// A new charge paying `link`, as the processor answered it (`facts`), made by the attempt
-    /// `attempt` of a buyer at `ip`, who returns to `return_uri` from their bank.
-    pub fn new(
-        link: &Link,
-        facts: ChargeFacts,
-        processor_charge: &str,
-        attempt: &str,
-        ip: Option<String>,
-        return_uri: &str,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let mut charge = Self {
-            id: ids::new_charge_id(link.livemode, now),
-            livemode: link.livemode,
-            link: link.id.clone(),
-            amount: link.amount,
-            currency: link.currency.code.to_owned(),
-            description: link.charge_description(),
-            status: Status::Pending,
-            failure_code: None,
-            transaction: None,
-            card: None,
-            source: None,
-            ip,
-            return_uri: return_uri.to_owned(),
-            authorize_uri: None,
-            expires_at: None,
-            processor_charge: Some(processor_charge.to_owned()),
-            attempt: Some(attempt.to_owned()),
-            created: now,
-            refunded: 0,
-            refunds: Vec::new(),
-        };
-        charge.apply(facts);
-        charge
-    }
-
     /// The charge as the processor now says it is: its status, failure and transaction, and
     /// whatever else the answer carries.
     pub fn apply(&mut self, facts: ChargeFacts) {
@@ -295,6 +262,7 @@ impl Charge {
             amount: self.amount,
             currency: &self.currency,
             description: &self.description,
+            metadata: self.metadata.as_ref(),
             status: status.as_str(),
             capture: true,
             // An authorization happened for a paid charge and for one released since.
@@ -380,6 +348,9 @@ pub struct ChargeView<'a> {
     pub amount: i64,
     pub currency: &'a str,
     pub description: &'a str,
+    /// Only on a charge of a link with metadata, where Omise's later versions write it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Metadata>,
     pub status: &'static str,
     pub capture: bool,
     pub authorized: bool,
@@ -466,7 +437,8 @@ pub struct DocumentView<'a> {
 mod tests {
     use super::*;
     use crate::domain::currency::Currency;
-    use crate::domain::link::NewLink;
+    // Only the tests make charges from links (`Link::charge`): the code of charges needs none.
+    use crate::domain::link::{Link, NewLink};
     use crate::domain::principal::Principal;
     use serde_json::json;
 
@@ -496,6 +468,8 @@ mod tests {
             multiple: false,
             expires_at: None,
             after_payment_uri: None,
+            usage_limit: None,
+            metadata: None,
         };
         Link::new(&owner, &new, Utc::now())
     }
@@ -513,8 +487,7 @@ mod tests {
     }
 
     fn charge(link: &Link, facts: ChargeFacts, now: DateTime<Utc>) -> Charge {
-        Charge::new(
-            link,
+        link.charge(
             facts,
             "pchg_test_1",
             "0123",
