@@ -25,6 +25,8 @@ pub enum Operation {
     AuthenticationPage,
     AuthenticatePayment,
     OmiseWebhook,
+    /// `GET /openapi.yaml`: the API's own OpenAPI document.
+    ApiDocument,
 }
 
 impl Operation {
@@ -39,6 +41,7 @@ impl Operation {
                 | Self::AuthenticationPage
                 | Self::AuthenticatePayment
                 | Self::OmiseWebhook
+                | Self::ApiDocument
         )
     }
 }
@@ -184,6 +187,12 @@ pub const ROUTES: &[Route] = &[
         path: "/webhooks/omise/{id}",
         operation: Operation::OmiseWebhook,
         function: "OmiseWebhookFunction",
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.yaml",
+        operation: Operation::ApiDocument,
+        function: "ApiDocumentFunction",
     },
 ];
 
