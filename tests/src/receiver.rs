@@ -16,8 +16,11 @@ pub struct Receiver {
     child: Child,
     dir: PathBuf,
     pub port: u16,
-    /// The receiver's certificate (PEM), for the delivery function to trust.
+    /// The receiver's certificate (PEM), for the delivery function to trust; empty for a
+    /// plain-HTTP receiver.
     pub cert_pem: Vec<u8>,
+    /// Plain HTTP, as a developer's receiver under `scripts/dev`.
+    plain: bool,
 }
 
 fn repository() -> PathBuf {
@@ -107,18 +110,34 @@ impl Receiver {
     /// receiver.py: `--fail-first N`, `--previous-secret S`...). It is down (answers 503) while
     /// [`Receiver::outage_file`] exists.
     pub fn start(secret: &str, options: &[&str]) -> Receiver {
+        Self::start_with(secret, options, false)
+    }
+
+    /// [`Receiver::start`], serving plain HTTP (on 127.0.0.1), as a developer's receiver does
+    /// under `scripts/dev`.
+    pub fn start_plain(secret: &str, options: &[&str]) -> Receiver {
+        Self::start_with(secret, options, true)
+    }
+
+    fn start_with(secret: &str, options: &[&str], plain: bool) -> Receiver {
         let dir = scratch();
-        make_certificate(&dir);
         let python = ["python3", "python"]
             .into_iter()
             .find(|p| Command::new(p).arg("--version").output().is_ok())
             .expect("python3 must be installed");
-        let mut child = Command::new(python)
-            .arg(repository().join("tests/webhook_receiver/receiver.py"))
-            .arg("--cert")
-            .arg(dir.join("cert.pem"))
-            .arg("--key")
-            .arg(dir.join("key.pem"))
+        let mut command = Command::new(python);
+        command.arg(repository().join("tests/webhook_receiver/receiver.py"));
+        if plain {
+            command.arg("--plain");
+        } else {
+            make_certificate(&dir);
+            command
+                .arg("--cert")
+                .arg(dir.join("cert.pem"))
+                .arg("--key")
+                .arg(dir.join("key.pem"));
+        }
+        let mut child = command
             .args(["--secret", secret])
             .arg("--port-file")
             .arg(dir.join("port"))
@@ -131,18 +150,23 @@ impl Receiver {
             .spawn()
             .expect("start the receiver");
         let port = wait_for_port_file(&mut child, &dir.join("port"), "the receiver");
-        let cert_pem = std::fs::read(dir.join("cert.pem")).expect("the certificate");
+        let cert_pem = match plain {
+            true => Vec::new(),
+            false => std::fs::read(dir.join("cert.pem")).expect("the certificate"),
+        };
         Receiver {
             child,
             dir,
             port,
             cert_pem,
+            plain,
         }
     }
 
     /// The receiver's URL at `path` (`/hooks`, say).
     pub fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.plain { "http" } else { "https" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
     /// The path of the certificate, for `WEBHOOK_TEST_TRUST_PEM`.
@@ -203,6 +227,7 @@ pub async fn set_endpoint(app: &TestApp, owner: &Principal, url: &str) -> String
         url,
         DestinationPolicy {
             allow_loopback_for_tests: true,
+            ..DestinationPolicy::DEPLOYED
         },
     )
     .expect("a loopback endpoint, allowed in tests");

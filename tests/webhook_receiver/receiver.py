@@ -2,8 +2,10 @@
 """A merchant's webhook receiver, for tests: HTTPS on 127.0.0.1, checking each delivery's
 Omise-Signature with Python's own hmac (independent of the Rust signer) and logging what it got.
 
-    receiver.py --cert C --key K --secret BASE64 [--previous-secret BASE64]
+    receiver.py (--cert C --key K | --plain) --secret BASE64 [--previous-secret BASE64]
                 --port-file F --log F [--fail-first N] [--fail-until-file PATH]
+
+--plain serves plain HTTP instead, as a developer's receiver under scripts/dev does.
 
 Answers 200 to a verified delivery and 401 to a bad signature or a timestamp outside the replay
 window. --fail-first N answers 503 to the first N requests, --fail-until-file PATH answers 503
@@ -46,8 +48,9 @@ def verify(keys, signatures, timestamp, body):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cert", required=True)
-    parser.add_argument("--key", required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--plain", action="store_true")
     parser.add_argument("--secret", required=True)
     parser.add_argument("--previous-secret")
     parser.add_argument("--port-file", required=True)
@@ -55,6 +58,8 @@ def main():
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--fail-until-file")
     args = parser.parse_args()
+    if args.plain == bool(args.cert and args.key):
+        parser.error("give --cert and --key, or --plain")
 
     keys = [base64.b64decode(s) for s in (args.secret, args.previous_secret) if s]
     lock = threading.Lock()
@@ -110,19 +115,20 @@ def main():
         def log_message(self, *_):
             pass
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(args.cert, args.key)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     # A connection that fails its handshake is part of some tests: one line, not a traceback.
     server.handle_error = lambda _request, address: print(
         f"receiver: connection from {address} failed", file=sys.stderr
     )
-    # The handshake then runs in each request's thread, so a client that stalls it (a test of
-    # timeouts, or of a sender that does not trust this certificate) holds up no other.
-    server.socket = context.wrap_socket(
-        server.socket, server_side=True, do_handshake_on_connect=False
-    )
+    if not args.plain:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        # The handshake then runs in each request's thread, so a client that stalls it (a test
+        # of timeouts, or of a sender that does not trust this certificate) holds up no other.
+        server.socket = context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     # Written whole, then renamed: a test polling the file never reads half a port.
     with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
         f.write(str(server.server_address[1]))

@@ -8,6 +8,8 @@
 //! not-found function for everything else.
 
 pub mod gateway;
+pub mod local_webhooks;
+pub mod streams;
 
 use hyper::body::Incoming;
 use lambda_http::{Body, Request, Response};
@@ -46,6 +48,7 @@ pub async fn dispatch(ctx: &AppContext, req: Request) -> Response<Body> {
         Operation::PaymentPage => Box::pin(payment_page::payment_page(ctx, req)).await,
         Operation::PayLink => Box::pin(pay_link::pay_link(ctx, req)).await,
         Operation::PaymentQr => Box::pin(payment_qr::payment_qr(ctx, req)).await,
+        Operation::ApiDocument => api_document::api_document(req).await,
         Operation::PaymentComplete => Box::pin(payment_complete::payment_complete(ctx, req)).await,
         Operation::AuthenticationPage => {
             Box::pin(authentication_page::authentication_page(ctx, req)).await
@@ -93,6 +96,11 @@ pub async fn serve_http(
                 r#"{"message":"Request Entity Too Large"}"#.into(),
             ));
             *response.status_mut() = lambda_http::http::StatusCode::PAYLOAD_TOO_LARGE;
+            // API Gateway labels that body as JSON, and so does this stand-in for it.
+            response.headers_mut().insert(
+                lambda_http::http::header::CONTENT_TYPE,
+                lambda_http::http::HeaderValue::from_static("application/json"),
+            );
             response
         }
         // A body that could not be read at all (a malformed chunked encoding, a connection

@@ -227,6 +227,7 @@ impl Deliverer {
         };
         let policy = DestinationPolicy {
             allow_loopback_for_tests: var(test_settings::ALLOW_LOOPBACK).as_deref() == Some("1"),
+            ..DestinationPolicy::DEPLOYED
         };
         let trusted = match var(test_settings::TRUST_PEM) {
             Some(path) => Some(std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?),
@@ -426,8 +427,14 @@ impl Deliverer {
     /// Works through every endpoint whose next try is due, side by side.
     pub async fn sweep(&self, deadline: Instant) -> Result<Swept, ApiError> {
         let due = self.store.due_webhooks(Utc::now()).await?;
-        let results: Vec<Result<Swept, ApiError>> = futures_util::stream::iter(due.iter())
+        // The futures are made before the stream takes them (not by a closure of its `map`), so
+        // that the sweep's future is `Send` and a multi-threaded runtime can spawn it
+        // (`links-local` does, delivering webhooks locally).
+        let sweeps: Vec<_> = due
+            .iter()
             .map(|owner| self.sweep_one(owner, deadline))
+            .collect();
+        let results: Vec<Result<Swept, ApiError>> = futures_util::stream::iter(sweeps)
             .buffer_unordered(SWEEP_CONCURRENCY)
             .collect()
             .await;

@@ -8,6 +8,9 @@
 //! followed, for the same reason. Nothing is pooled: one connection carries one request, so no
 //! connection outlives the check made for it.
 //!
+//! Plain `http://` is sent only where the policy allows it, to a loopback address
+//! (`DestinationPolicy::local_development`, for `scripts/dev`): never in a deployment.
+//!
 //! An attempt never panics on what the merchant's server sends, never reads more of it than the
 //! response head (whose size hyper bounds), and never outlives its timeout. Its error text is
 //! shown to the merchant, so it is short and never carries the secret or the signature.
@@ -201,6 +204,10 @@ impl Sender {
             )
         })?;
         let request = request(&endpoint, signature, timestamp, body)?;
+        if !endpoint.tls {
+            // parse_endpoint took http:// only as the policy allows: to loopback, locally.
+            return exchange(connect(&addresses).await?, request).await;
+        }
         let server_name = server_name(&endpoint.host)?;
 
         let tcp = connect(&addresses).await?;
@@ -208,27 +215,7 @@ impl Sender {
             self.tls.connect(server_name, tcp).await.map_err(|e| {
                 format!("TLS handshake failed: {}", tls_failure(&e, &endpoint.host))
             })?;
-        let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
-            .max_buf_size(MAX_RESPONSE_HEAD)
-            // Some merchants' code looks headers up by the exact names Omise documents.
-            .title_case_headers(true)
-            .handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| http_failure(&e))?;
-        // The connection is driven here rather than spawned, so it ends with the attempt (at the
-        // latest at its timeout) instead of lingering on a server that never closes.
-        let mut exchange = pin!(sender.send_request(request));
-        let mut connection = pin!(connection);
-        let response = tokio::select! {
-            biased;
-            response = &mut exchange => response,
-            // hyper hands the connection's end (an answer or an error) to the waiting request.
-            _ = &mut connection => exchange.await,
-        }
-        .map_err(|e| http_failure(&e))?;
-        // The body is left unread: the status is the whole answer, and a merchant's server
-        // decides how long a body is.
-        Ok(response.status().as_u16())
+        exchange(tls, request).await
     }
 
     /// Every address `endpoint`'s host stands for, with the endpoint's port.
@@ -256,6 +243,35 @@ impl Sender {
             .map(|ip| SocketAddr::new(ip, endpoint.port))
             .collect())
     }
+}
+
+/// Sends `request` over `io` (TLS, or plain TCP to loopback locally) and reads the answer's
+/// status.
+async fn exchange<T>(io: T, request: Request<Full<Bytes>>) -> Result<u16, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_RESPONSE_HEAD)
+        // Some merchants' code looks headers up by the exact names Omise documents.
+        .title_case_headers(true)
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| http_failure(&e))?;
+    // The connection is driven here rather than spawned, so it ends with the attempt (at the
+    // latest at its timeout) instead of lingering on a server that never closes.
+    let mut exchange = pin!(sender.send_request(request));
+    let mut connection = pin!(connection);
+    let response = tokio::select! {
+        biased;
+        response = &mut exchange => response,
+        // hyper hands the connection's end (an answer or an error) to the waiting request.
+        _ = &mut connection => exchange.await,
+    }
+    .map_err(|e| http_failure(&e))?;
+    // The body is left unread: the status is the whole answer, and a merchant's server decides
+    // how long a body is.
+    Ok(response.status().as_u16())
 }
 
 /// The first of `addresses` that accepts a connection. All of them were checked.
@@ -297,9 +313,9 @@ fn request(
     } else {
         endpoint.host.clone()
     };
-    let host = match endpoint.port {
-        443 => host,
-        port => format!("{host}:{port}"),
+    let host = match (endpoint.tls, endpoint.port) {
+        (true, 443) | (false, 80) => host,
+        (_, port) => format!("{host}:{port}"),
     };
     Request::builder()
         .method(Method::POST)
@@ -318,8 +334,8 @@ fn request(
 /// The URL's path and query, as the request line carries them: no fragment (never sent), and
 /// every byte a request line cannot hold as is percent-encoded (a merchant may type a Thai path).
 fn request_target(url: &str) -> String {
-    // parse_endpoint checked that the URL starts with an ASCII "https://".
-    let rest = url.get("https://".len()..).unwrap_or("");
+    // parse_endpoint checked that the URL starts with an ASCII "https://" (or "http://").
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
     let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let target = rest[start..].split('#').next().unwrap_or("");
     let mut encoded = String::with_capacity(target.len() + 1);
@@ -404,6 +420,8 @@ mod tests {
             ("https://shop.example.com/h?x=1#frag", "/h?x=1"),
             ("https://shop.example.com#frag", "/"),
             ("https://[2606:4700::1]:8443/h", "/h"),
+            ("http://127.0.0.1:4000/hook?x=1", "/hook?x=1"),
+            ("http://127.0.0.1:4000", "/"),
             (
                 "https://shop.example.com/ร้าน",
                 "/%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%99",
@@ -419,6 +437,7 @@ mod tests {
     fn the_request_names_its_host_and_signs_with_the_documented_headers() {
         let endpoint = |host: &str, port| Endpoint {
             url: format!("https://{host}/h"),
+            tls: true,
             host: host.trim_matches(['[', ']']).to_owned(),
             port,
         };

@@ -7,12 +7,14 @@
 //! that is not public unicast.
 //!
 //! Only `https://` is accepted: a webhook carries payment events, and its signature proves who
-//! sent it, not that nobody read it on the way.
+//! sent it, not that nobody read it on the way. The one exception is a developer's own machine
+//! ([`DestinationPolicy::local_development`]): `scripts/dev` delivers to a receiver on
+//! 127.0.0.1 over plain `http://`, as a developer runs one before deploying.
 
 use crate::domain::error::ApiError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// The longest endpoint URL accepted.
+/// The longest endpoint URL accepted, in bytes (UTF-8).
 pub const MAX_URL_LEN: usize = 2048;
 
 /// What a deployment lets endpoints point at.
@@ -21,13 +23,43 @@ pub struct DestinationPolicy {
     /// Lets loopback addresses through (and only those): for tests, whose receivers listen on
     /// 127.0.0.1. Never set in a deployment.
     pub allow_loopback_for_tests: bool,
+    /// Lets `http://` URLs through when their host is a loopback address written out
+    /// (`127.0.0.1`, `[::1]`), and no other plain-HTTP URL: for `scripts/dev`, whose developer
+    /// runs a receiver without TLS on their own machine. Lets loopback through as the setting
+    /// above does. Never set in a deployment.
+    pub allow_plain_http_on_loopback: bool,
 }
 
-/// A checked endpoint: an `https://` URL whose host is a DNS name or a public address.
+impl DestinationPolicy {
+    /// A deployment's: `https://` to public addresses only (the default).
+    pub const DEPLOYED: Self = Self {
+        allow_loopback_for_tests: false,
+        allow_plain_http_on_loopback: false,
+    };
+
+    /// `scripts/dev`'s, and only there: the deployed rules, plus loopback addresses over
+    /// `https://` or plain `http://` (a developer's receiver on 127.0.0.1). Nothing else that
+    /// is not public gets through.
+    pub const fn local_development() -> Self {
+        Self {
+            allow_loopback_for_tests: true,
+            allow_plain_http_on_loopback: true,
+        }
+    }
+
+    fn allows_loopback(self) -> bool {
+        self.allow_loopback_for_tests || self.allow_plain_http_on_loopback
+    }
+}
+
+/// A checked endpoint: an `https://` URL whose host is a DNS name or a public address (or, as
+/// the policy allows, a loopback address, and then possibly `http://`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     /// The URL as given, trimmed.
     pub url: String,
+    /// `https://`; `false` only for a plain `http://` URL to loopback that the policy allowed.
+    pub tls: bool,
     /// The host: a DNS name in lowercase, or an address without brackets.
     pub host: String,
     /// The port, 443 unless the URL names another.
@@ -40,17 +72,26 @@ fn refuse(why: &str) -> ApiError {
 
 /// Checks an endpoint URL's text: `https://`, a host and no credentials, and a host that is
 /// either a DNS name or an address the policy allows. A name is only checked for its form here;
-/// [`check_resolved`] checks what it resolves to at each delivery.
+/// [`check_resolved`] checks what it resolves to at each delivery. `http://` is taken only when
+/// the policy allows it, and only for a loopback address.
 pub fn parse_endpoint(raw: &str, policy: DestinationPolicy) -> Result<Endpoint, ApiError> {
     let url = raw.trim();
     if url.len() > MAX_URL_LEN {
-        return Err(refuse(&format!("must be at most {MAX_URL_LEN} characters")));
+        // Bytes, as sent: a non-ASCII path counts by its UTF-8 (the address is what is sent).
+        return Err(refuse(&format!(
+            "must be at most {MAX_URL_LEN} bytes (UTF-8)"
+        )));
     }
-    let rest = url
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .map(|_| &url[8..])
-        .ok_or_else(|| refuse("must start with https://"))?;
+    let scheme = |prefix: &str| {
+        url.get(..prefix.len())
+            .filter(|scheme| scheme.eq_ignore_ascii_case(prefix))
+            .map(|_| &url[prefix.len()..])
+    };
+    let (rest, tls) = match (scheme("https://"), scheme("http://")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) if policy.allow_plain_http_on_loopback => (rest, false),
+        _ => return Err(refuse("must start with https://")),
+    };
     if url.chars().any(|c| c.is_ascii_control() || c == ' ') {
         return Err(refuse("must not contain spaces or control characters"));
     }
@@ -58,11 +99,16 @@ pub fn parse_endpoint(raw: &str, policy: DestinationPolicy) -> Result<Endpoint, 
     if authority.contains('@') {
         return Err(refuse("must not carry a user name or password"));
     }
-    let (host, port) = split_host_port(authority)?;
+    let (host, port) = split_host_port(authority, if tls { 443 } else { 80 })?;
     if host.is_empty() {
         return Err(refuse("must name a host"));
     }
     let host = host.to_ascii_lowercase();
+    if !tls && !host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        return Err(refuse(
+            "must start with https:// (http:// is only for 127.0.0.1 or [::1], locally)",
+        ));
+    }
     if let Ok(ip) = host.parse::<IpAddr>() {
         if !allowed(ip, policy) {
             return Err(refuse(&format!(
@@ -74,13 +120,14 @@ pub fn parse_endpoint(raw: &str, policy: DestinationPolicy) -> Result<Endpoint, 
     }
     Ok(Endpoint {
         url: url.to_owned(),
+        tls,
         host,
         port,
     })
 }
 
-/// `host[:port]` or `[v6]:port`, the port defaulting to 443.
-fn split_host_port(authority: &str) -> Result<(&str, u16), ApiError> {
+/// `host[:port]` or `[v6]:port`, the port defaulting to `default_port`.
+fn split_host_port(authority: &str, default_port: u16) -> Result<(&str, u16), ApiError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let (v6, after) = bracketed
             .split_once(']')
@@ -106,7 +153,7 @@ fn split_host_port(authority: &str) -> Result<(&str, u16), ApiError> {
         }
     };
     let port = match port {
-        None => 443,
+        None => default_port,
         Some(text) => text
             .parse::<u16>()
             .ok()
@@ -154,7 +201,7 @@ pub fn check_resolved(addresses: &[IpAddr], policy: DestinationPolicy) -> Result
 }
 
 fn allowed(ip: IpAddr, policy: DestinationPolicy) -> bool {
-    is_public(ip) || (policy.allow_loopback_for_tests && ip.is_loopback())
+    is_public(ip) || (policy.allows_loopback() && ip.is_loopback())
 }
 
 /// Whether `ip` is public unicast: reachable on the internet and not special in any way.
@@ -207,12 +254,12 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 mod tests {
     use super::*;
 
-    const STRICT: DestinationPolicy = DestinationPolicy {
-        allow_loopback_for_tests: false,
-    };
+    const STRICT: DestinationPolicy = DestinationPolicy::DEPLOYED;
     const TESTS: DestinationPolicy = DestinationPolicy {
         allow_loopback_for_tests: true,
+        allow_plain_http_on_loopback: false,
     };
+    const LOCAL: DestinationPolicy = DestinationPolicy::local_development();
 
     fn refused(url: &str, policy: DestinationPolicy) -> String {
         match parse_endpoint(url, policy) {
@@ -330,6 +377,44 @@ mod tests {
         assert!(parse_endpoint("https://[::1]:8443/h", TESTS).is_ok());
         assert!(refused("https://10.0.0.1/h", TESTS).contains("non-public"));
         assert!(refused("https://169.254.169.254/h", TESTS).contains("non-public"));
+    }
+
+    #[test]
+    fn the_local_setting_lets_plain_http_through_to_loopback_addresses_only() {
+        let hook = parse_endpoint("http://127.0.0.1:4000/hook", LOCAL).unwrap();
+        assert_eq!(
+            (hook.tls, hook.host.as_str(), hook.port),
+            (false, "127.0.0.1", 4000)
+        );
+        assert_eq!(parse_endpoint("HTTP://[::1]/h", LOCAL).unwrap().port, 80);
+        assert!(
+            parse_endpoint("https://127.0.0.1:8443/h", LOCAL)
+                .unwrap()
+                .tls
+        );
+        assert!(parse_endpoint("https://shop.example.com/h", LOCAL).is_ok());
+        for url in [
+            "http://shop.example.com/h",
+            "http://8.8.8.8/h",
+            "http://localhost:4000/h",
+            "http://10.0.0.1/h",
+        ] {
+            assert!(
+                refused(url, LOCAL).contains("must start with https://"),
+                "{url}"
+            );
+        }
+        assert!(refused("https://10.0.0.1/h", LOCAL).contains("non-public"));
+        assert!(refused("https://169.254.169.254/h", LOCAL).contains("non-public"));
+        // Neither the deployed default nor the tests' setting takes plain HTTP at all.
+        for policy in [STRICT, TESTS, DestinationPolicy::default()] {
+            assert!(refused("http://127.0.0.1:4000/h", policy).contains("https://"));
+        }
+        assert_eq!(DestinationPolicy::default(), DestinationPolicy::DEPLOYED);
+        assert_eq!(
+            check_resolved(&["127.0.0.1".parse().unwrap()], LOCAL),
+            Ok(())
+        );
     }
 
     #[test]

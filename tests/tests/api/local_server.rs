@@ -148,3 +148,47 @@ async fn a_malformed_chunked_body_is_answered_with_an_omise_error() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_body_over_api_gateways_limit_gets_api_gateways_own_json_answer() {
+    // Arrange: one byte over the 10 MiB that API Gateway's HTTP API takes.
+    let (app, port) = serve(spawn_app().await).await;
+    let auth = format!("Authorization: {}", basic_auth(&app.alice.test_key));
+    let body = vec![b'x'; tools::GATEWAY_MAX_BODY + 1];
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST /links HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+
+    // Act: the body is written beside the read, as the server may answer before taking it all.
+    let sending = tokio::spawn(async move {
+        let _ = writer.write_all(head.as_bytes()).await;
+        let _ = writer.write_all(&body).await;
+        writer
+    });
+    let mut response = Vec::new();
+    let mut buffer = [0; 4096];
+    while let Ok(n) = reader.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buffer[..n]);
+    }
+    drop(sending.await);
+
+    // Assert: API Gateway's own words, labelled as JSON as API Gateway labels them.
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(head.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        head.lines()
+            .any(|line| line.eq_ignore_ascii_case("content-type: application/json")),
+        "{head}"
+    );
+    assert_eq!(body, r#"{"message":"Request Entity Too Large"}"#);
+}

@@ -34,8 +34,9 @@ async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     let app = links_tests::spawn_app().await;
     app.ctx.store.enable_stream().await.unwrap();
     let owner = app.alice.test();
-    let mut stream =
-        StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
+    let mut stream = StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table())
+        .await
+        .expect("the table's stream");
     let now = shared::chrono::Utc::now();
     let secret = app
         .ctx
@@ -68,7 +69,7 @@ async fn the_delivery_bootstrap_sends_stream_events_and_retries_on_schedule() {
     }
 
     // Act: the stream's records as one batch, then the schedule's ticks.
-    let records = stream.read().await;
+    let records = stream.read().await.expect("read the stream");
     assert!(
         records.len() > 3,
         "links, counters and events: {}",
@@ -130,8 +131,9 @@ async fn a_live_event_goes_out_to_the_live_endpoint_under_the_live_secret() {
         account_id: app.alice.id.clone(),
         livemode: true,
     };
-    let mut stream =
-        StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
+    let mut stream = StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table())
+        .await
+        .expect("the table's stream");
     let receiver = endpoint_with_receiver(&app, &live, &[]).await;
     let rie = delivery_function(&app, &receiver);
     app.create_link(&app.alice.test_key, TestApp::link_params("ทดสอบ"))
@@ -141,7 +143,11 @@ async fn a_live_event_goes_out_to_the_live_endpoint_under_the_live_secret() {
         .await;
 
     // Act
-    let answer = rie.invoke_raw(&lambda_event(&stream.read().await)).await;
+    let answer = rie
+        .invoke_raw(&lambda_event(
+            &stream.read().await.expect("read the stream"),
+        ))
+        .await;
 
     // Assert: the live link's event, and only it, arrived signed with the live secret.
     assert_eq!(
@@ -179,7 +185,9 @@ async fn the_bootstrap_refuses_a_loopback_endpoint_unless_its_test_setting_is_1(
         app.ctx.store.enable_stream().await.unwrap();
         let owner = app.alice.test();
         let mut stream =
-            StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table()).await;
+            StreamReader::open(links_tests::dynamodb_endpoint(), app.ctx.store.table())
+                .await
+                .expect("the table's stream");
         let receiver = endpoint_with_receiver(&app, &owner, &[]).await;
         let cert = receiver.cert_path();
         let mut env = vec![
@@ -199,7 +207,11 @@ async fn the_bootstrap_refuses_a_loopback_endpoint_unless_its_test_setting_is_1(
         app.create_link(&app.alice.test_key, TestApp::link_params("x"))
             .await;
 
-        let answer = rie.invoke_raw(&lambda_event(&stream.read().await)).await;
+        let answer = rie
+            .invoke_raw(&lambda_event(
+                &stream.read().await.expect("read the stream"),
+            ))
+            .await;
 
         assert_eq!(
             answer["batchItemFailures"],

@@ -43,7 +43,11 @@ async fn bench_delivery_latency_from_payment_to_receiver() {
         assert_eq!(paid.status, 200);
         let answered = seconds_since_epoch();
         // The mapping's part: poll until the charge's event is on the stream.
-        let records = pump.reader.read_at_least(1, Duration::from_secs(5)).await;
+        let records = pump
+            .reader
+            .read_at_least(1, Duration::from_secs(5))
+            .await
+            .expect("read the stream");
         stream_lag.push(seconds_since_epoch() - answered);
         pump.hand_over(&deliverer, &records).await;
         let got = receiver

@@ -31,7 +31,8 @@ async fn a_links_events_reach_the_merchant_signed_in_order_and_each_try_is_recor
         .call("POST", "/links")
         .key(&key)
         .json(&json!({"amount": 50_000, "currency": "thb",
-            "title": "ค่าอาหาร", "description": "ข้าวมันไก่ 2 จาน"}))
+            "title": "ค่าอาหาร", "description": "ข้าวมันไก่ 2 จาน",
+            "metadata": {"order_id": "A-1042", "โต๊ะ": 7}}))
         .send()
         .await;
     assert_eq!(created.status, 200);
@@ -68,6 +69,12 @@ async fn a_links_events_reach_the_merchant_signed_in_order_and_each_try_is_recor
         .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
         .collect();
     assert_eq!(bodies[0]["data"], link);
+    // The merchant's order comes with the payment: the charge's webhook alone says which it is.
+    assert_eq!(
+        bodies[1]["data"]["metadata"],
+        json!({"order_id": "A-1042", "โต๊ะ": 7})
+    );
+    assert_eq!(bodies[1]["data"]["id"], charge["id"]);
     // Byte for byte: the create's answer is the event's data, and GET /events/{id} serves the
     // event as the webhook carried it.
     let sent = received[0]["body"].as_str().unwrap();
@@ -247,7 +254,7 @@ async fn an_endpoint_pointed_elsewhere_during_a_burst_takes_the_next_event() {
             .await;
     }
     let created = event_ids(&app, &app.alice.test_key).await;
-    let records = pump.reader.read().await;
+    let records = pump.reader.read().await.expect("read the stream");
 
     // Act: the batch; while the server holds the first event, the merchant points the endpoint
     // back at the receiver.
@@ -305,7 +312,7 @@ async fn one_merchants_silent_endpoint_holds_up_no_other() {
     app.create_link(&app.alice.test_key, TestApp::link_params("alice"))
         .await;
     let started = Instant::now();
-    let records = pump.reader.read().await;
+    let records = pump.reader.read().await.expect("read the stream");
     let batch = pump.hand_over(&deliverer, &records);
     let watch = receiver.wait_accepted(1, timeout);
     let (failed, accepted) = tokio::join!(batch, watch);

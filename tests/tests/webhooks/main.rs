@@ -8,6 +8,7 @@
 
 mod bench;
 mod delivery;
+mod local;
 mod retries;
 mod secrets;
 mod send;
@@ -47,6 +48,7 @@ pub fn deliverer_at(
 ) -> Deliverer {
     let policy = DestinationPolicy {
         allow_loopback_for_tests: loopback,
+        ..DestinationPolicy::DEPLOYED
     };
     Deliverer {
         store: app.ctx.store.clone(),
@@ -67,13 +69,15 @@ pub struct Pump {
 impl Pump {
     pub async fn open(app: &TestApp) -> Self {
         Self {
-            reader: StreamReader::open(dynamodb_endpoint(), app.ctx.store.table()).await,
+            reader: StreamReader::open(dynamodb_endpoint(), app.ctx.store.table())
+                .await
+                .expect("the table's stream"),
         }
     }
 
     /// Everything written so far, as batches, to `deliverer`; returns the failures it reported.
     pub async fn run(&mut self, deliverer: &Deliverer) -> Vec<String> {
-        let records = self.reader.read().await;
+        let records = self.reader.read().await.expect("read the stream");
         self.hand_over(deliverer, &records).await
     }
 

@@ -241,7 +241,7 @@ async fn a_stream_batch_handed_over_twice_queues_each_event_once() {
     let (app, mut pump, owner, receiver, deliverer) = scene(&[], true).await;
     let created = some_events(&app, 3).await;
 
-    let records = pump.reader.read().await;
+    let records = pump.reader.read().await.expect("read the stream");
     assert!(pump.hand_over(&deliverer, &records).await.is_empty());
     assert!(pump.hand_over(&deliverer, &records).await.is_empty());
 

@@ -30,7 +30,7 @@ async fn secrets_are_sealed_in_the_table_and_its_stream_and_opened_once_to_sign(
     let item = endpoint_item(&app, &owner).await;
     assert!(matches!(item["secret"], AttributeValue::B(_)), "{item:?}");
     assert!(!format!("{:?}", app.table_items().await).contains(&secret));
-    let records = pump.reader.read().await;
+    let records = pump.reader.read().await.expect("read the stream");
     let written: Vec<&Value> = records
         .iter()
         .filter(|r| r["dynamodb"]["Keys"]["sk"]["S"] == "HOOK")
@@ -142,7 +142,7 @@ async fn a_sealed_secret_copied_onto_another_accounts_endpoint_does_not_open() {
     let sealed = endpoint_item(&app, &alice).await["secret"].clone();
     set_endpoint_attribute(&app, &bob, "secret", sealed).await;
     let deliverer = deliverer(&app, &receiver.cert_pem, true, Duration::from_secs(5));
-    pump.reader.read().await;
+    pump.reader.read().await.expect("read the stream");
 
     // Act
     app.create_link(&app.bob.test_key, TestApp::link_params("x"))

@@ -22,10 +22,9 @@ const BODY: &str = r#"{"object":"event","id":"evnt_test_5xyz","key":"link.create
 
 const TESTS: DestinationPolicy = DestinationPolicy {
     allow_loopback_for_tests: true,
+    ..DestinationPolicy::DEPLOYED
 };
-const STRICT: DestinationPolicy = DestinationPolicy {
-    allow_loopback_for_tests: false,
-};
+const STRICT: DestinationPolicy = DestinationPolicy::DEPLOYED;
 
 fn secret(text: &str) -> SigningSecret {
     SigningSecret::from_base64(text).expect("a base64 secret")
