@@ -275,6 +275,41 @@ test('a merchant\'s way back is offered on the receipt, and an expired link says
   await en.close();
 });
 
+test('a link limited to one payment: the receipt in Bangkok time, then all its payments taken', async () => {
+  const link = await createLink({
+    amount: 120000, currency: 'thb', title: 'บัตรคอนเสิร์ต', description: 'ที่นั่งสุดท้าย',
+    multiple: true, usage_limit: 1, metadata: { order_id: 'A-1042' },
+  });
+  assert.equal(link.usage_limit, 1);
+  assert.deepEqual(link.metadata, { order_id: 'A-1042' });
+  const { page, seen } = await openPage('th-TH,th;q=0.9');
+  await page.goto(link.payment_uri);
+  const paid = await submitCard(page, '4242 4242 4242 4242');
+  assert.equal(paid.status(), 200);
+  // The receipt's time is the account's zone's (Bangkok unless set), labelled; the API keeps UTC.
+  const main = await page.textContent('main');
+  const [, shown] = main.match(/(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) \(Asia\/Bangkok, UTC\+07:00\)/) ?? [];
+  assert.ok(shown, main);
+  const charge = (await getLink(link.id)).charges.data[0];
+  assert.match(charge.created, /Z$/);
+  const bangkok = new Date(Date.parse(charge.created) + 7 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
+  assert.equal(shown, bangkok);
+  assert.deepEqual(charge.metadata, { order_id: 'A-1042' });
+  await shot(page, '19-receipt-bangkok-time-th');
+
+  const { page: en, seen: seenEn } = await openPage('en');
+  const full = await en.goto(link.payment_uri);
+  assert.equal(full.status(), 200);
+  assert.match(await en.textContent('main'), /This link has taken all its payments/);
+  assert.match(await en.textContent('main'), /The merchant's limit for this link, 1, has been reached/);
+  assert.equal(await en.locator('form').count(), 0);
+  await shot(en, '20-used-up-en');
+  await assertAccessible(en, 'used up (en)');
+  assert.deepEqual([...seen.errors, ...seenEn.errors], []);
+  await page.close();
+  await en.close();
+});
+
 /// The buyer's card form submitted, waiting for wherever it leads.
 async function submitCard(page, number) {
   await fillCard(page, number);

@@ -16,7 +16,9 @@ pub mod omise;
 pub mod processor;
 pub mod qr;
 pub mod receiver;
-pub mod streams;
+/// The table's stream as Lambda's event source mapping reads it: shared with the local webhook
+/// delivery that `scripts/dev` runs.
+pub use tools::streams;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use futures_util::future::LocalBoxFuture;
@@ -316,7 +318,7 @@ pub struct Call<'a> {
 }
 
 /// A response, with its body parsed as JSON (`Value::Null` if it is not JSON).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TestResponse {
     pub status: u16,
     pub headers: HeaderMap,
@@ -354,6 +356,35 @@ impl TestApp {
         response.body
     }
 
+    /// Creates a link of Alice's (test mode) with `params`, expecting it refused: a `400
+    /// bad_request` Omise error whose message starts with `says`, and no link made.
+    pub async fn refused_create(&self, params: &Value, says: &str) {
+        let before = self.link_total().await;
+        let response = self
+            .call("POST", "/links")
+            .key(&self.alice.test_key)
+            .json(params)
+            .send()
+            .await;
+        let message = response.assert_error(400, "bad_request");
+        assert!(message.starts_with(says), "{params}: {message}");
+        assert_eq!(self.link_total().await, before, "{params}: nothing made");
+    }
+
+    async fn link_total(&self) -> Option<u64> {
+        let listed = self.call("GET", "/links").key(&self.alice.test_key).send();
+        listed.await.body["total"].as_u64()
+    }
+
+    /// How many charges the built-in test processor was asked to make (its idempotency keys).
+    pub async fn processor_charges_asked(&self) -> usize {
+        self.items_where("pk", "TESTPSP#")
+            .await
+            .iter()
+            .filter(|i| i["sk"].as_s().is_ok_and(|sk| sk.starts_with("KEY#")))
+            .count()
+    }
+
     /// A valid create body with the given title.
     pub fn link_params(title: &str) -> Value {
         serde_json::json!({"amount": 10_000, "currency": "thb", "title": title, "description": "a test link"})
@@ -374,6 +405,8 @@ impl TestApp {
             multiple: false,
             expires_at: None,
             after_payment_uri: None,
+            usage_limit: None,
+            metadata: None,
         };
         let links: Vec<Link> = times.iter().map(|t| Link::new(owner, &new, *t)).collect();
         self.ctx
@@ -459,7 +492,7 @@ impl TestApp {
         at: shared::chrono::DateTime<shared::chrono::Utc>,
     ) -> shared::domain::charge::Charge {
         use shared::domain::attempt::{Attempt, AttemptState, Method};
-        use shared::domain::charge::{Charge, ChargeFacts, Status};
+        use shared::domain::charge::{ChargeFacts, Status};
         let owner = Principal {
             account_id: link.account_id.clone(),
             livemode: link.livemode,
@@ -484,6 +517,7 @@ impl TestApp {
             fingerprint: None,
             return_uri: format!("{}/complete?attempt={id}", link.payment_uri(PAYMENT_BASE)),
             holds_link: !link.multiple,
+            holds_place: link.multiple && link.usage_limit.is_some(),
         };
         let store = &self.ctx.store;
         assert!(matches!(
@@ -512,8 +546,7 @@ impl TestApp {
         };
         let (settled, charge) = store
             .record_charge(&attempt, link, |_| {
-                Charge::new(
-                    link,
+                link.charge(
                     facts.clone(),
                     "pchg_test_x",
                     &id,

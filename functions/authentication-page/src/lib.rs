@@ -75,6 +75,8 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         now,
         query: &format!("payment={}", charge.id),
         tokenized: None,
+        // The stand-in bank's page shows no time.
+        zone: Default::default(),
     };
     Ok(page.authentication(&card, &charge.id))
 }

@@ -249,6 +249,7 @@ async fn handle(
         now,
         query: "",
         tokenized: Tokenized::of(&reads.settings, &ctx.omise_browser),
+        zone: reads.settings.time_zone,
     };
     // This very form, posted before: answered as its attempt stands, and nothing asked again.
     // (The batch's reads are not one snapshot: a link held or used by an attempt begun between
@@ -301,6 +302,10 @@ async fn handle(
     }
     if let Some(until) = link.held_until(now) {
         return Ok(page.render(StatusCode::CONFLICT, &State::Held(until)));
+    }
+    // As read: the place is taken (or not) by the attempt's first write all the same.
+    if link.places_full() {
+        return Ok(page.render(StatusCode::CONFLICT, &State::Full));
     }
     if link.livemode && !tokenized {
         return Ok(page.render(StatusCode::FORBIDDEN, &State::LiveDisabled));

@@ -53,6 +53,8 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         (StatusCode::GONE, State::LinkExpired)
     } else if let Some(until) = link.held_until(now) {
         (StatusCode::OK, State::Held(until))
+    } else if link.places_full() {
+        (StatusCode::OK, State::Full)
     } else if link.livemode && tokenized.is_none() {
         (StatusCode::OK, State::LiveDisabled)
     } else {
@@ -68,6 +70,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         now,
         query: "",
         tokenized,
+        zone: reads.settings.time_zone,
     };
     Ok(page.render(status, &state))
 }

@@ -129,6 +129,9 @@ pub struct Attempt {
     pub return_uri: String,
     /// Whether it holds its single-use link, so that no one else pays it meanwhile.
     pub holds_link: bool,
+    /// Whether it holds one of a limited link's places (see `Link::places_taken`), given back
+    /// if it ends unpaid.
+    pub holds_place: bool,
 }
 
 impl Attempt {

@@ -1,9 +1,10 @@
 //! The payment link and its Omise JSON (API version 2015-11-17).
 
-use super::charge::{Charge, ChargeView};
+use super::charge::{Charge, ChargeFacts, ChargeView, Status};
 use super::currency::Currency;
 use super::ids;
 use super::list::{ListObject, ListQuery, Time};
+use super::metadata::Metadata;
 use super::principal::{Principal, hex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -23,6 +24,13 @@ pub struct NewLink {
     /// Where the receipt offers to take the buyer back to (an `https` URL the merchant set),
     /// with the charge's id added. Beyond Omise's link object.
     pub after_payment_uri: Option<String>,
+    /// At most this many successful charges, ever (a multiple-use link only). Beyond Omise's
+    /// link object.
+    pub usage_limit: Option<u64>,
+    /// The merchant's own data (their order number, say), copied onto every charge of the link
+    /// and so into its events and webhooks. Never empty when set (see `validate::metadata`).
+    /// Beyond Omise's link object.
+    pub metadata: Option<Metadata>,
 }
 
 /// The furthest ahead a link's `expires_at` may be set.
@@ -51,6 +59,18 @@ impl NewLink {
             digest.update(b"after_payment_uri");
             digest.update((uri.len() as u64).to_be_bytes());
             digest.update(uri.as_bytes());
+        }
+        if let Some(limit) = self.usage_limit {
+            digest.update(b"usage_limit");
+            digest.update(limit.to_be_bytes());
+        }
+        if let Some(metadata) = &self.metadata {
+            // serde_json's map keeps its keys sorted, so the same object in any key order (or
+            // the same form fields in any order) digests alike.
+            let text = serde_json::Value::Object(metadata.clone()).to_string();
+            digest.update(b"metadata");
+            digest.update((text.len() as u64).to_be_bytes());
+            digest.update(text.as_bytes());
         }
         hex(&digest.finalize())
     }
@@ -83,6 +103,16 @@ pub struct Link {
     pub expires_at: Option<DateTime<Utc>>,
     /// Where the receipt offers to take the buyer back to, if the merchant set it.
     pub after_payment_uri: Option<String>,
+    /// A multiple-use link's limit of successful charges, if the merchant set one.
+    pub usage_limit: Option<u64>,
+    /// Of a limited link: its successful charges so far (at most `usage_limit`).
+    pub usage_count: u64,
+    /// Of a limited link: its places taken, by successful charges and by payments still in
+    /// flight (begun, or pending). A payment takes a place as it begins, so a limit is never
+    /// overrun, and gives it back if it ends without being paid. Not in the API.
+    pub places_taken: u64,
+    /// The merchant's own data, if they set any.
+    pub metadata: Option<Metadata>,
 }
 
 /// A single-use link held by one attempt until it settles (see `payments`).
@@ -124,7 +154,51 @@ impl Link {
             hold: None,
             expires_at: new.expires_at,
             after_payment_uri: new.after_payment_uri.clone(),
+            usage_limit: new.usage_limit,
+            usage_count: 0,
+            places_taken: 0,
+            metadata: new.metadata.clone(),
         }
+    }
+
+    /// A new charge paying this link, as the processor answered it (`facts`), made by the
+    /// attempt `attempt` of a buyer at `ip`, who returns to `return_uri` from their bank. (Here
+    /// rather than on `Charge`, so that a charge never needs to know what a link is.)
+    pub fn charge(
+        &self,
+        facts: ChargeFacts,
+        processor_charge: &str,
+        attempt: &str,
+        ip: Option<String>,
+        return_uri: &str,
+        now: DateTime<Utc>,
+    ) -> Charge {
+        let link = self;
+        let mut charge = Charge {
+            id: ids::new_charge_id(link.livemode, now),
+            livemode: link.livemode,
+            link: link.id.clone(),
+            amount: link.amount,
+            currency: link.currency.code.to_owned(),
+            description: link.charge_description(),
+            metadata: link.metadata.clone(),
+            status: Status::Pending,
+            failure_code: None,
+            transaction: None,
+            card: None,
+            source: None,
+            ip,
+            return_uri: return_uri.to_owned(),
+            authorize_uri: None,
+            expires_at: None,
+            processor_charge: Some(processor_charge.to_owned()),
+            attempt: Some(attempt.to_owned()),
+            created: now,
+            refunded: 0,
+            refunds: Vec::new(),
+        };
+        charge.apply(facts);
+        charge
     }
 
     /// The address the receipt of `charge_id` offers: the merchant's `after_payment_uri` with
@@ -156,10 +230,25 @@ impl Link {
         format!("{payment_base}/{}", self.payment_token)
     }
 
-    /// Whether a buyer may pay it now: not destroyed, and not a single-use link already paid.
-    /// (A held link is payable, but only after its hold settles: see [`Link::held_until`].)
+    /// Whether a buyer may pay it now: not destroyed, not a single-use link already paid, and
+    /// not a limited link with all its successful charges made. (A held link is payable, but
+    /// only after its hold settles: see [`Link::held_until`]; likewise a limited link whose
+    /// places are all taken by payments in flight: see [`Link::places_full`].)
     pub fn payable(&self) -> bool {
-        self.deleted_at.is_none() && (self.multiple || !self.used)
+        self.deleted_at.is_none() && (self.multiple || !self.used) && !self.used_up()
+    }
+
+    /// Whether a limited link has made all the successful charges it may.
+    pub fn used_up(&self) -> bool {
+        self.usage_limit
+            .is_some_and(|limit| self.usage_count >= limit)
+    }
+
+    /// Whether every place of a limited link is taken, some by payments still in flight: no
+    /// one else may begin paying it until one of those ends unpaid or it is used up.
+    pub fn places_full(&self) -> bool {
+        self.usage_limit
+            .is_some_and(|limit| self.places_taken >= limit)
     }
 
     /// Until when another buyer is paying it, if its hold is still within its deadline at `now`.
@@ -209,6 +298,9 @@ impl Link {
             used_at: self.used_at.map(Time),
             expires_at: self.expires_at.map(Time),
             after_payment_uri: self.after_payment_uri.as_deref(),
+            usage_limit: self.usage_limit,
+            usage_count: self.usage_limit.map(|_| self.usage_count),
+            metadata: self.metadata.as_ref(),
         }
     }
 }
@@ -239,6 +331,14 @@ pub struct LinkView<'a> {
     /// Likewise only on a link that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_payment_uri: Option<&'a str>,
+    /// Likewise; with it, `usage_count`: its successful charges so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_count: Option<u64>,
+    /// Likewise only on a link that has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Metadata>,
 }
 
 #[cfg(test)]
@@ -255,6 +355,8 @@ mod tests {
             multiple: false,
             expires_at: None,
             after_payment_uri: None,
+            usage_limit: None,
+            metadata: None,
         }
     }
 
@@ -286,6 +388,30 @@ mod tests {
                 Some(offered)
             );
         }
+    }
+
+    #[test]
+    fn a_limited_link_is_full_while_its_places_are_taken_and_used_up_at_its_limit() {
+        let owner = Principal {
+            account_id: "acct_1".into(),
+            livemode: false,
+        };
+        let mut link = Link::new(&owner, &new_link(), Utc::now());
+        link.multiple = true;
+        link.usage_count = 1_000;
+        link.places_taken = 1_000;
+        assert!(link.payable() && !link.places_full(), "no limit: never");
+        link.usage_limit = Some(3);
+        link.usage_count = 1;
+        link.places_taken = 2;
+        assert!(link.payable() && !link.places_full());
+        link.places_taken = 3;
+        assert!(
+            link.payable() && link.places_full(),
+            "two paid, one in flight"
+        );
+        link.usage_count = 3;
+        assert!(!link.payable() && link.used_up());
     }
 
     #[test]
@@ -374,6 +500,14 @@ mod tests {
             NewLink {
                 title: "ค่าอาหารL".into(),
                 description: "unch".into(),
+                ..new_link()
+            },
+            NewLink {
+                usage_limit: Some(10),
+                ..new_link()
+            },
+            NewLink {
+                metadata: Some(json!({"order": "A-1"}).as_object().unwrap().clone()),
                 ..new_link()
             },
         ];

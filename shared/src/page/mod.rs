@@ -22,6 +22,7 @@ pub mod qr;
 use crate::domain::attempt::AttemptKeys;
 use crate::domain::charge::{Charge, Status};
 use crate::domain::link::Link;
+use crate::domain::time_zone::TimeZone;
 use crate::payments::{Nothing, Standing};
 use crate::validate::CardProblem;
 use chrono::{DateTime, Utc};
@@ -49,6 +50,8 @@ pub struct Page<'a> {
     /// Set when the account's card payments go through Omise: the card form is tokenized in
     /// the buyer's browser and posts only the token.
     pub tokenized: Option<Tokenized<'a>>,
+    /// The account's time zone: every time on the page is shown in it, labelled.
+    pub zone: TimeZone,
 }
 
 /// A tokenized card form's gateway: its public key and where the browser finds it.
@@ -140,6 +143,8 @@ pub enum State<'a> {
     LinkExpired,
     /// Another buyer is paying this single-use link, until this time at the latest.
     Held(DateTime<Utc>),
+    /// Every place of this limited link is taken, some by payments in flight.
+    Full,
     /// The buyer's charge waits: for their bank (3-D Secure) or their PromptPay payment. `check`
     /// is the URL that shows it again.
     Pending {
@@ -198,7 +203,17 @@ impl Page<'_> {
         out.push_str("</section>");
         match state {
             State::Payable(form) => self.forms(&mut out, &amount, form),
-            State::Paid => notice(&mut out, "ok", t.paid_title, t.paid_body),
+            // A limited link (always multiple-use) stops taking payments at its limit only.
+            State::Paid => match link.usage_limit {
+                Some(limit) => notice(
+                    &mut out,
+                    "bad",
+                    t.used_up_title,
+                    &t.used_up_body.replace("{limit}", &limit.to_string()),
+                ),
+                None => notice(&mut out, "ok", t.paid_title, t.paid_body),
+            },
+            State::Full => notice(&mut out, "notice", t.full_title, t.full_body),
             State::Receipt(charge) => self.receipt(&mut out, &amount, charge),
             State::Gone { nothing_charged } => {
                 let body = if *nothing_charged {
@@ -223,7 +238,7 @@ impl Page<'_> {
                 &mut out,
                 "notice",
                 t.held_title,
-                &t.held_body.replace("{time}", &clock(*until)),
+                &t.held_body.replace("{time}", &self.zone.clock(*until)),
             ),
             State::Pending {
                 charge,
@@ -538,7 +553,7 @@ impl Page<'_> {
             Some(card) => format!("{} •••• {}", card.brand, card.last_digits),
             None => t.promptpay_name.to_owned(),
         };
-        let created = charge.created.format("%Y-%m-%d %H:%M UTC").to_string();
+        let created = self.zone.date_time(charge.created);
         for (term, value) in [
             (t.receipt_amount, amount),
             (t.receipt_charge, charge.id.as_str()),
@@ -597,7 +612,7 @@ impl Page<'_> {
                 "p",
                 " class=\"expires\"",
                 &t.promptpay_expires
-                    .replace("{time}", &clock(until))
+                    .replace("{time}", &self.zone.clock(until))
                     .replace("{minutes}", &minutes.to_string()),
             );
             if !self.link.livemode {
@@ -813,6 +828,7 @@ impl Page<'_> {
                 },
             ),
             Standing::Held(until) => (StatusCode::CONFLICT, State::Held(*until)),
+            Standing::Full => (StatusCode::CONFLICT, State::Full),
             Standing::NotPayable(link) => {
                 let page = Page { link, ..*self };
                 let (status, state) = if link.deleted_at.is_some() {
@@ -884,11 +900,6 @@ pub fn charge_state<'a>(
             }),
         ),
     }
-}
-
-/// A time as the pages show it: hours and minutes, UTC, labelled.
-pub fn clock(at: DateTime<Utc>) -> String {
-    at.format("%H:%M UTC").to_string()
 }
 
 /// The form that asks how a payment whose outcome was not known ended: its attempt key posted

@@ -5,6 +5,7 @@
 //! | an attempt | `ACCT#<account>#<mode>` | `ATTEMPT#<attempt id>` | `link`, `payment_token`, `method`, `state`, `gateway_key`, `processor_charge`?, `charge`?, `deadline` N (ms), `created`, `ip`?, `fingerprint`?, `return_uri`, `holds_link` BOOL, `expires_at` N |
 //! | an unsettled attempt's (or refund's) deadline | `PAYDUE#<shard>` (0–3) | `<deadline ms, 13 digits>#<A or R>#<account>#<mode>#<id>` | |
 //! | a single-use link's hold | the link's item | | `held_by` S (the attempt), `held_until` N (ms) |
+//! | a limited link's places | the link's item | | `usage_limit` N, `places_taken` N, `usage_count` N |
 //!
 //! The writes, in the order a payment makes them (see `payments` for who makes which):
 //!
@@ -12,16 +13,26 @@
 //!    conditioned on its id being new, so a form submitted twice begins once; its deadline in the
 //!    overdue index; and, for a single-use link, the link's hold, conditioned on the link being
 //!    payable and held by no one. So no two buyers are ever paying a single-use link at once.
+//!    For a link with a `usage_limit`, a place instead: `places_taken` one more, conditioned on
+//!    it being below the limit (and the link not destroyed or expired). So a limited link never
+//!    has more payments in flight and made than its limit.
 //! 2. [`Store::record_charge`], once the processor answered: the charge (pending or final) and
 //!    its copy, their counters, `charge.create`, the link (`charge_count`, and `used` when
 //!    successful; the hold released when final), the attempt (`pending` or `done`), and, for a
 //!    failure, the failed-payment counters. Conditioned on the attempt still being `started`, and
 //!    on the link not being destroyed (and, for a single-use link, still held by this attempt).
+//!    A limited link's place is kept by a successful charge (`usage_count` one more), given back
+//!    by a failed one, and kept while pending.
 //! 3. [`Store::complete_charge`], when a pending charge ends: the charge and its copy rewritten,
-//!    `charge.complete`, the link (`used`, the hold released), the attempt `done`. Conditioned on
+//!    `charge.complete`, the link (`used`, the hold released, a place kept or given back), the
+//!    attempt `done`. Conditioned on
 //!    the charge still being `pending`: a late, repeated or out-of-order notice changes nothing.
 //! 4. [`Store::abandon_attempt`], when the processor never heard of an overdue attempt: the
-//!    attempt `abandoned` and the link's hold released. Nothing was charged.
+//!    attempt `abandoned` and the link's hold released (or its place given back). Nothing was
+//!    charged.
+//!
+//! A place is given back exactly once because each of these writes is conditioned on the
+//! attempt's own state, which moves only forward.
 //!
 //! Each of 2–4 also removes the deadline from the overdue index once the attempt is settled, so
 //! the index holds exactly the attempts a sweep may have to settle.
@@ -155,6 +166,10 @@ fn attempt_item(attempt: &Attempt) -> Item {
             AttributeValue::Bool(attempt.holds_link),
         ),
         (
+            "holds_place".into(),
+            AttributeValue::Bool(attempt.holds_place),
+        ),
+        (
             EXPIRES_AT.into(),
             n(attempt.created.timestamp() + ATTEMPT_TTL.as_secs() as i64),
         ),
@@ -219,6 +234,8 @@ impl TryFrom<&Item> for Attempt {
             fingerprint: optional("fingerprint"),
             return_uri: get_s(item, "return_uri")?.clone(),
             holds_link: get_bool(item, "holds_link")?,
+            // Attempts begun before limits existed hold none.
+            holds_place: item.contains_key("holds_place") && get_bool(item, "holds_place")?,
         })
     }
 }
@@ -232,6 +249,8 @@ pub enum Begin {
     Exists(Attempt),
     /// Another attempt holds the single-use link: the link as it is now.
     Held(Link),
+    /// Every place of the limited link is taken, some by payments in flight: as it is now.
+    Full(Link),
     /// The link was paid or destroyed meanwhile: as it is now.
     NotPayable(Link),
 }
@@ -429,6 +448,28 @@ impl Store {
                     .build()
                     .map_err(ApiError::internal)?;
                 items.push(update_item(hold));
+            } else if attempt.holds_place {
+                // Expiry checked here as for a hold: this write is made anyway.
+                let place = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        account_partition(&attempt.owner),
+                        link_sk(&link.id),
+                    )))
+                    .update_expression("ADD places_taken :one")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(deleted_at) \
+                         AND places_taken < usage_limit \
+                         AND (attribute_not_exists(link_expires_at) OR link_expires_at > :now_text)",
+                    )
+                    .expression_attribute_values(":now_text", time(now))
+                    .expression_attribute_values(":one", n(1))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()
+                    .map_err(ApiError::internal)?;
+                items.push(update_item(place));
             }
             Ok(items)
         };
@@ -442,6 +483,8 @@ impl Store {
                 let link = Link::try_from(&link)?;
                 Ok(if link.payable() && link.hold.is_some() {
                     Begin::Held(link)
+                } else if link.payable() && link.places_full() && !link.expired(now) {
+                    Begin::Full(link)
                 } else {
                     Begin::NotPayable(link)
                 })
@@ -478,8 +521,16 @@ impl Store {
                 next,
                 Some((&charge.id, &processor_charge)),
             )?];
-            // The link: one more charge; used when paid; its hold released once final.
+            // The link: one more charge; used when paid; its hold released once final; its
+            // place kept when paid, given back when failed.
             let mut expression = String::from("ADD charge_count :one");
+            if attempt.holds_place {
+                match status {
+                    Status::Successful => expression.push_str(", usage_count :one"),
+                    _ if status.is_final() => expression.push_str(", places_taken :minus_one"),
+                    _ => {}
+                }
+            }
             if status == Status::Successful {
                 expression.push_str(" SET used = :true, used_at = if_not_exists(used_at, :now)");
             }
@@ -507,6 +558,8 @@ impl Store {
                 update_link = update_link
                     .expression_attribute_values(":true", AttributeValue::Bool(true))
                     .expression_attribute_values(":now", time(now));
+            } else if attempt.holds_place && status.is_final() {
+                update_link = update_link.expression_attribute_values(":minus_one", n(-1));
             }
             items.push(update_item(
                 update_link.build().map_err(ApiError::internal)?,
@@ -606,13 +659,23 @@ impl Store {
                 }
                 items.push(update_item(update.build().map_err(ApiError::internal)?));
             }
-            if touch_link && (status == Status::Successful || attempt.holds_link) {
+            if touch_link
+                && (status == Status::Successful || attempt.holds_link || attempt.holds_place)
+            {
                 let mut clauses = Vec::new();
                 if status == Status::Successful {
                     clauses.push("SET used = :true, used_at = if_not_exists(used_at, :now)");
                 }
                 if attempt.holds_link {
                     clauses.push("REMOVE held_by, held_until");
+                }
+                // A place kept when paid, given back otherwise.
+                if attempt.holds_place {
+                    clauses.push(if status == Status::Successful {
+                        "ADD usage_count :one"
+                    } else {
+                        "ADD places_taken :minus_one"
+                    });
                 }
                 let mut update = Update::builder()
                     .table_name(&self.table)
@@ -632,6 +695,13 @@ impl Store {
                     update = update
                         .expression_attribute_values(":true", AttributeValue::Bool(true))
                         .expression_attribute_values(":now", time(now));
+                }
+                if attempt.holds_place {
+                    update = if status == Status::Successful {
+                        update.expression_attribute_values(":one", n(1))
+                    } else {
+                        update.expression_attribute_values(":minus_one", n(-1))
+                    };
                 }
                 items.push(update_item(update.build().map_err(ApiError::internal)?));
             }
@@ -680,7 +750,7 @@ impl Store {
         let owner = &attempt.owner;
         // The hold is released only while it is this attempt's: an attempt whose hold was lost
         // (see `payments`) is abandoned without touching whoever holds the link now.
-        let mut release = attempt.holds_link;
+        let mut release = attempt.holds_link || attempt.holds_place;
         loop {
             let build = || {
                 let mut items = vec![
@@ -702,13 +772,20 @@ impl Store {
                 if release {
                     let update = Update::builder()
                         .table_name(&self.table)
-                        .set_key(Some(key(account_partition(owner), link_sk(&attempt.link))))
-                        .update_expression("REMOVE held_by, held_until")
-                        .condition_expression("held_by = :attempt")
-                        .expression_attribute_values(":attempt", s(&attempt.id))
-                        .build()
-                        .map_err(ApiError::internal)?;
-                    items.push(update_item(update));
+                        .set_key(Some(key(account_partition(owner), link_sk(&attempt.link))));
+                    let update = if attempt.holds_link {
+                        update
+                            .update_expression("REMOVE held_by, held_until")
+                            .condition_expression("held_by = :attempt")
+                            .expression_attribute_values(":attempt", s(&attempt.id))
+                    } else {
+                        // Given back once: the attempt's own move above is conditioned.
+                        update
+                            .update_expression("ADD places_taken :minus_one")
+                            .condition_expression("attribute_exists(pk)")
+                            .expression_attribute_values(":minus_one", n(-1))
+                    };
+                    items.push(update_item(update.build().map_err(ApiError::internal)?));
                 }
                 Ok(items)
             };

@@ -157,6 +157,21 @@ impl From<&Link> for Item {
         if let Some(uri) = &link.after_payment_uri {
             item.insert("after_payment_uri".into(), s(uri.clone()));
         }
+        // A limited link's counters are written from the start: the condition that takes a
+        // place (`places_taken < usage_limit`) is false on a missing attribute.
+        if let Some(limit) = link.usage_limit {
+            item.insert("usage_limit".into(), n(limit));
+            item.insert("usage_count".into(), n(link.usage_count));
+            item.insert("places_taken".into(), n(link.places_taken));
+        }
+        // JSON text: read back exactly as written (numbers, key order, Thai), and never
+        // confused with the service's own attributes.
+        if let Some(metadata) = &link.metadata {
+            item.insert(
+                "metadata".into(),
+                s(serde_json::Value::Object(metadata.clone()).to_string()),
+            );
+        }
         if let Some(hold) = &link.hold {
             item.insert("held_by".into(), s(hold.attempt.clone()));
             item.insert("held_until".into(), n(hold.until.timestamp_millis()));
@@ -211,6 +226,18 @@ impl TryFrom<&Item> for Link {
                     })
                 })
                 .transpose()?,
+            usage_limit: get_n(item, "usage_limit")?,
+            usage_count: get_n(item, "usage_count")?.unwrap_or(0),
+            places_taken: get_n(item, "places_taken")?.unwrap_or(0),
+            metadata: item
+                .get("metadata")
+                .map(|v| {
+                    v.as_s()
+                        .ok()
+                        .and_then(|text| serde_json::from_str(text).ok())
+                        .ok_or_else(|| corrupt("link item's metadata is not a JSON object".into()))
+                })
+                .transpose()?,
             hold: match (item.get("held_by"), get_n::<i64>(item, "held_until")?) {
                 (None, _) => None,
                 (Some(by), Some(until)) => Some(Hold {
@@ -246,6 +273,13 @@ mod tests {
             multiple: true,
             expires_at: Some("2026-12-24T17:00:00Z".parse().unwrap()),
             after_payment_uri: None,
+            usage_limit: Some(7),
+            metadata: Some(
+                serde_json::json!({"order": "A-1", "n": 1.5, "deep": {"ที่": [1, null]}})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         };
         let mut link = Link::new(&owner, &new, "2026-11-24T06:47:54.123Z".parse().unwrap());
         link.deleted_at = Some("2026-11-25T00:00:00.5Z".parse().unwrap());
@@ -283,6 +317,8 @@ mod tests {
             multiple: false,
             expires_at: None,
             after_payment_uri: None,
+            usage_limit: None,
+            metadata: None,
         };
         let good = Item::from(&Link::new(&owner, &new, Utc::now()));
         assert!(Link::try_from(&good).is_ok());
@@ -300,6 +336,9 @@ mod tests {
             ("created", Some(s("yesterday"))),
             ("deleted_at", Some(s("not a time"))),
             ("payment_token", None),
+            ("metadata", Some(s("[1]"))),
+            ("metadata", Some(n(1))),
+            ("usage_limit", Some(s("10"))),
         ];
         for (name, value) in damaged {
             let mut item = good.clone();

@@ -3,7 +3,7 @@
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
-//! | settings | `ACCT#<account>#<mode>` | `SETTINGS` | `three_d_secure` BOOL, `gateway` S (`built-in` or `omise`), `omise_public_key` S, `omise_secret_key` B, `omise_webhook_secret` B |
+//! | settings | `ACCT#<account>#<mode>` | `SETTINGS` | `three_d_secure` BOOL, `gateway` S (`built-in` or `omise`), `omise_public_key` S, `omise_secret_key` B, `omise_webhook_secret` B, `time_zone` S (an IANA name) |
 //!
 //! In the account's own partition, so that the payment function reads it in the same
 //! `BatchGetItem` as the link it pays; an account that never set anything has no item.
@@ -15,6 +15,7 @@ use super::item::{Item, account_partition, key};
 use super::{Store, sdk_error};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
+use crate::domain::time_zone::TimeZone;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// What an account has set, in one mode.
@@ -24,6 +25,8 @@ pub struct Settings {
     /// at Omise, the merchant's Omise account decides).
     pub three_d_secure: bool,
     pub gateway: Gateway,
+    /// The zone its pages show times in (set in both modes at once by `links-admin`).
+    pub time_zone: TimeZone,
 }
 
 /// Which gateway takes an account's payments in one mode.
@@ -107,6 +110,7 @@ impl Settings {
                 .and_then(|v| v.as_bool().ok().copied())
                 .unwrap_or(false),
             gateway,
+            time_zone: TimeZone::of_setting(text("time_zone").as_deref()),
         }
     }
 }
@@ -182,6 +186,21 @@ impl Store {
             .set_key(Some(settings_key(owner)))
             .update_expression("SET three_d_secure = :on")
             .expression_attribute_values(":on", AttributeValue::Bool(on))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Sets the zone `owner`'s pages show times in, if the account exists.
+    pub async fn set_time_zone(&self, owner: &Principal, zone: TimeZone) -> Result<(), ApiError> {
+        self.require_account(owner).await?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(settings_key(owner)))
+            .update_expression("SET time_zone = :zone")
+            .expression_attribute_values(":zone", AttributeValue::S(zone.name().into()))
             .send()
             .await
             .map_err(sdk_error)?;

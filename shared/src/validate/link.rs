@@ -12,19 +12,50 @@ use serde_json::Value;
 /// Unknown parameters are ignored, as Omise does.
 pub fn parse_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, ApiError> {
     let currency = parse_currency(params)?;
+    let multiple = parse_bool(params, "multiple")?.unwrap_or(false);
     Ok(NewLink {
         amount: parse_amount(params, currency)?,
         currency,
         title: parse_text(params, "title", MAX_TITLE_CHARS)?,
         description: parse_text(params, "description", MAX_DESCRIPTION_CHARS)?,
-        multiple: parse_bool(params, "multiple")?.unwrap_or(false),
+        multiple,
         expires_at: parse_expires_at(params, now)?,
         after_payment_uri: parse_after_payment_uri(params)?,
+        usage_limit: parse_usage_limit(params, multiple)?,
+        metadata: super::parse_metadata(params)?,
     })
 }
 
+/// The most a `usage_limit` may be.
+pub const MAX_USAGE_LIMIT: i64 = 1_000_000;
+
+/// `usage_limit`: an integer from 1 to [`MAX_USAGE_LIMIT`], on a multiple-use link only (a
+/// single-use link's limit is one already). `null` is the same as leaving it out.
+fn parse_usage_limit(params: &Params, multiple: bool) -> Result<Option<u64>, ApiError> {
+    let not_integer = || {
+        ApiError::BadRequest(format!(
+            "usage_limit must be an integer from 1 to {MAX_USAGE_LIMIT}"
+        ))
+    };
+    let limit = match params.get("usage_limit") {
+        None => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(not_integer)?,
+        Some(Value::String(s)) => parse_integer(s).ok_or_else(not_integer)?,
+        Some(_) => return Err(not_integer()),
+    };
+    if !(1..=MAX_USAGE_LIMIT).contains(&limit) {
+        return Err(not_integer());
+    }
+    if !multiple {
+        return Err(ApiError::BadRequest(
+            "usage_limit is for multiple-use links only: set multiple to true (a single-use link is paid once)".into(),
+        ));
+    }
+    Ok(Some(limit as u64))
+}
+
 /// `after_payment_uri`: held to a webhook endpoint's rules (`https://`, a public host, no user
-/// name or password, no spaces or control characters, at most 2,048 characters), since the
+/// name or password, no spaces or control characters, at most 2,048 bytes (UTF-8)), since the
 /// buyer is offered it on the service's own page. `null` is the same as leaving it out.
 fn parse_after_payment_uri(params: &Params) -> Result<Option<String>, ApiError> {
     let text = match params.get("after_payment_uri") {
@@ -226,6 +257,46 @@ mod tests {
         let mut v = valid();
         v.as_object_mut().unwrap().remove(key);
         v
+    }
+
+    #[test]
+    fn a_usage_limit_is_a_positive_integer_on_a_multiple_use_link_only() {
+        let limit = |v: Value, multiple: Value| {
+            let mut params = with("usage_limit", v);
+            params["multiple"] = multiple;
+            new_link(params).map(|l| l.usage_limit)
+        };
+        assert_eq!(new_link(valid()).unwrap().usage_limit, None);
+        assert_eq!(limit(Value::Null, json!(false)).unwrap(), None);
+        assert_eq!(limit(json!(1), json!(true)).unwrap(), Some(1));
+        assert_eq!(limit(json!("10"), json!("true")).unwrap(), Some(10));
+        assert_eq!(
+            limit(json!(MAX_USAGE_LIMIT), json!(true)).unwrap(),
+            Some(MAX_USAGE_LIMIT as u64)
+        );
+        for (value, multiple, says) in [
+            (json!(0), json!(true), "from 1 to 1000000"),
+            (json!(-1), json!(true), "from 1 to 1000000"),
+            (json!(MAX_USAGE_LIMIT + 1), json!(true), "from 1 to 1000000"),
+            (json!(2.5), json!(true), "from 1 to 1000000"),
+            (json!("ten"), json!(true), "from 1 to 1000000"),
+            (json!(true), json!(true), "from 1 to 1000000"),
+            (json!(10), json!(false), "multiple-use links only"),
+            (json!(10), Value::Null, "multiple-use links only"),
+        ] {
+            let err = limit(value.clone(), multiple).unwrap_err();
+            assert_eq!(err.status(), 400, "{value}");
+            assert!(err.message().contains(says), "{value}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn the_same_metadata_in_any_key_order_is_the_same_request() {
+        let a = new_link(with("metadata", json!({"a": 1, "b": {"c": "ค", "d": 2}}))).unwrap();
+        let b = new_link(with("metadata", json!({"b": {"d": 2, "c": "ค"}, "a": 1}))).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let c = new_link(with("metadata", json!({"a": 1, "b": {"c": "ค", "d": 3}}))).unwrap();
+        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 
     #[test]

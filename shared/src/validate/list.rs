@@ -3,7 +3,7 @@
 use super::Params;
 use crate::domain::error::ApiError;
 use crate::domain::list::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::Value;
 
 /// The list query of a request made at `now` (which bounds `from` when `to` is not given).
@@ -80,10 +80,18 @@ fn parse_time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiE
         }
         _ => text.to_owned(),
     };
-    if let Ok(t) = DateTime::parse_from_rfc3339(&completed) {
-        return Ok(Some(t.with_timezone(&Utc)));
+    let Ok(t) = DateTime::parse_from_rfc3339(&completed) else {
+        return Err(invalid());
+    };
+    let t = t.with_timezone(&Utc);
+    // An offset can carry a time written in year 0000 or 9999 across the year's edge; the list
+    // answers `from` and `to` as `YYYY-MM-DDThh:mm:ssZ`, which has no such year.
+    if !(0..=9999).contains(&t.year()) {
+        return Err(ApiError::InvalidFilters(format!(
+            "{name} must be within the years 0000 to 9999 in UTC"
+        )));
     }
-    Err(invalid())
+    Ok(Some(t))
 }
 
 #[cfg(test)]
@@ -191,6 +199,15 @@ mod tests {
             ),
             (json!({"from": "2026-11-24T00:00:01Z"}), "invalid_filters"),
             (json!({"order": "newest"}), "invalid_filters"),
+            // Written in year 0000 or 9999, but outside them in UTC.
+            (
+                json!({"from": "0000-01-01T00:00:00+01:00"}),
+                "invalid_filters",
+            ),
+            (
+                json!({"to": "9999-12-31T23:59:59-05:00"}),
+                "invalid_filters",
+            ),
             (json!({"order": 1}), "invalid_filters"),
         ];
         for (input, code) in cases {

@@ -9,6 +9,7 @@ mod card;
 mod idempotency;
 mod link;
 mod list;
+mod metadata;
 mod refund;
 mod text;
 mod webhook;
@@ -17,6 +18,10 @@ pub use card::{CardForm, CardProblem, MAX_NAME_CHARS, parse_card};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN};
 pub use link::parse_new_link;
 pub use list::parse_list_query;
+pub use metadata::{
+    MAX_ARRAY_ITEMS, MAX_BYTES as MAX_METADATA_BYTES, MAX_DEPTH as MAX_METADATA_DEPTH,
+    MAX_KEY_CHARS, MAX_KEYS as MAX_METADATA_KEYS, MAX_STRING_CHARS, parse_metadata,
+};
 pub use refund::parse_refund_amount;
 pub use text::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, is_blank};
 pub use webhook::{
@@ -37,6 +42,16 @@ impl Params {
     /// The value of `name`, if given and not null.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// The parameters named `name[…]` (a form's nested fields), as (`[…]`, value), in no
+    /// particular order.
+    pub fn bracketed<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        self.0.iter().filter_map(move |(key, value)| {
+            key.strip_prefix(name)
+                .filter(|rest| rest.starts_with('['))
+                .map(|rest| (rest, value))
+        })
     }
 
     /// Sets `name`, replacing what was there (the query string overriding a GET body).

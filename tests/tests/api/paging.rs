@@ -490,6 +490,8 @@ async fn a_deep_page_in_a_very_busy_hour_counts_across_dynamodbs_pages() {
         multiple: false,
         expires_at: None,
         after_payment_uri: None,
+        usage_limit: None,
+        metadata: None,
     };
     let mut all: Vec<Link> = (0..9_000)
         .map(|i| {

@@ -292,6 +292,7 @@ async fn the_sweep_bootstrap_settles_what_is_overdue_on_its_schedule() {
         fingerprint: None,
         return_uri: String::new(),
         holds_link: true,
+        holds_place: false,
     };
     app.ctx
         .store

@@ -230,6 +230,7 @@ async fn an_omise_key_read_with_the_link_is_opened_without_reading_the_settings_
             secret_key: sealed,
             webhook_secret: None,
         }),
+        ..Settings::default()
     };
     gateways.settings_read(&live, &settings);
     let token = standin.token(&omise.public_key, "4242424242424242");

@@ -9,12 +9,13 @@
 //! links-admin list-keys <account>
 //! links-admin revoke-key <account> <key id>
 //! links-admin recount <account> | --all
-//! links-admin webhook set <account> test|live <https url>
+//! links-admin webhook set <account> test|live <https url>    (or http://127.0.0.1:…, locally)
 //! links-admin webhook show <account> test|live
 //! links-admin webhook rotate-secret <account> test|live
 //! links-admin webhook seal <account> test|live
 //! links-admin webhook remove <account> test|live
 //! links-admin three-d-secure <account> test|live on|off
+//! links-admin time-zone <account> <IANA zone>
 //! links-admin processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S]
 //! links-admin processor set <account> test built-in
 //! links-admin processor show <account> test|live
@@ -29,6 +30,10 @@
 //! PromptPay charge as Omise's `mark_as_paid` and `mark_as_failed` do, for a merchant testing
 //! without writing a request by hand.
 //!
+//! `time-zone` sets the zone the account's payment pages show times in (a receipt's date, when a
+//! held link comes free, when a PromptPay code expires), in both modes: an IANA name such as
+//! `Asia/Bangkok` (the default) or `Europe/London`. The API's times stay UTC.
+//!
 //! Processor: which gateway takes the account's payments in that mode. `omise` takes the
 //! merchant's own Omise keys for that mode (`pkey_test_…`/`skey_test_…` in test mode, as Omise
 //! merchants test; `pkey_…`/`skey_…` in live mode) and, optionally, the webhook secret Omise shows
@@ -40,7 +45,11 @@
 //!
 //! Webhooks: one endpoint per account and mode. `set` checks the URL (https only, no address
 //! that is not public: see `shared::validate::webhook`) and, for a new endpoint, prints its
-//! signing secret, once. Setting it again changes the URL and keeps the secret and the events
+//! signing secret, once. Only in `scripts/dev`'s local setup, where `LINKS_LOCAL_WEBHOOKS=1` (the
+//! line `scripts/dev` prints for this tool exports it), may the URL also point at this machine:
+//! `https://` or plain `http://` to 127.0.0.1 or [::1], such as `http://127.0.0.1:4000/hook`
+//! (`DestinationPolicy::local_development`). Never set it against a deployed table: a deployed
+//! delivery function refuses such an endpoint at every try anyway. Setting it again changes the URL and keeps the secret and the events
 //! waiting for it. `rotate-secret` prints a new secret; the old one keeps signing beside it for
 //! a day (`shared::store::ROTATION_OVERLAP`), so deliveries carry both signatures meanwhile.
 //! `show` never prints a secret. `remove` drops the endpoint and the events waiting for it (the
@@ -69,7 +78,7 @@ const USAGE: &str = "usage: links-admin create-table | create-account [--env] \
     | create-key <account> test|live | list-keys <account> | revoke-key <account> <key id> \
     | recount <account>|--all | webhook set <account> test|live <url> \
     | webhook show|rotate-secret|seal|remove <account> test|live \
-    | three-d-secure <account> test|live on|off | sweep \
+    | three-d-secure <account> test|live on|off | time-zone <account> <IANA zone> | sweep \
     | processor set <account> test|live omise --public-key K --secret-key K [--webhook-secret S] \
     | processor set <account> test built-in | processor show <account> test|live \
     | mark-as-paid|mark-as-failed <account> <charge id>";
@@ -200,6 +209,19 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .map_err(fail)?;
             println!("3-D Secure is {setting} for {account}'s {mode} card payments");
         }
+        ["time-zone", account, name] => {
+            let zone = shared::domain::time_zone::TimeZone::parse(name).ok_or_else(|| {
+                format!("{name} is not a time zone of the tz database (such as Asia/Bangkok)")
+            })?;
+            for livemode in [false, true] {
+                let owner = shared::domain::principal::Principal {
+                    account_id: (*account).to_owned(),
+                    livemode,
+                };
+                store.set_time_zone(&owner, zone).await.map_err(fail)?;
+            }
+            println!("{account}'s payment pages show times in {}", zone.name());
+        }
         [
             "processor",
             command,
@@ -250,7 +272,7 @@ async fn webhook(
     owner: &shared::domain::principal::Principal,
     rest: &[&str],
 ) -> Result<(), String> {
-    use shared::validate::{DestinationPolicy, parse_endpoint};
+    use shared::validate::parse_endpoint;
     let fail = |e: shared::ApiError| match e {
         shared::ApiError::BadRequest(message) => message,
         other => format!("{other:?}"),
@@ -259,9 +281,11 @@ async fn webhook(
     let time = |t: shared::chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     match (command, rest) {
         ("set", [url]) => {
-            // The operator's tool never lets a loopback endpoint through: that is for tests,
-            // which set endpoints through the store.
-            let endpoint = parse_endpoint(url, DestinationPolicy::default()).map_err(fail)?;
+            // The operator's tool lets an endpoint on this machine through only in scripts/dev's
+            // local setup (LINKS_LOCAL_WEBHOOKS=1), whose links-local delivers to it; never by
+            // default.
+            let endpoint =
+                parse_endpoint(url, tools::local_webhooks::endpoint_policy()).map_err(fail)?;
             let sealer = shared::sealed::operator_sealer().await?;
             let set = store
                 .set_webhook(owner, &endpoint.url, now, &sealer)

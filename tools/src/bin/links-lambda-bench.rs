@@ -718,6 +718,8 @@ async fn main() {
         multiple: false,
         expires_at: None,
         after_payment_uri: None,
+        usage_limit: None,
+        metadata: None,
     };
     // Rendered as the create function renders it: the store keeps the answer as the event's data.
     let render = |link: &shared::domain::link::Link| {
