@@ -10,6 +10,7 @@
 pub mod gateway;
 pub mod local_webhooks;
 pub mod streams;
+pub mod time_zones;
 
 use hyper::body::Incoming;
 use lambda_http::{Body, Request, Response};

@@ -76,7 +76,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         query: &format!("payment={}", charge.id),
         tokenized: None,
         // The stand-in bank's page shows no time.
-        zone: Default::default(),
+        zone: &shared::domain::time_zone::DEFAULT_TIME_ZONE,
     };
     Ok(page.authentication(&card, &charge.id))
 }

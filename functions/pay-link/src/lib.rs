@@ -249,7 +249,7 @@ async fn handle(
         now,
         query: "",
         tokenized: Tokenized::of(&reads.settings, &ctx.omise_browser),
-        zone: reads.settings.time_zone,
+        zone: &reads.settings.time_zone,
     };
     // This very form, posted before: answered as its attempt stands, and nothing asked again.
     // (The batch's reads are not one snapshot: a link held or used by an attempt begun between

@@ -92,7 +92,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         now,
         query: &keep,
         tokenized: shared::page::Tokenized::of(&reads.settings, &ctx.omise_browser),
-        zone: reads.settings.time_zone,
+        zone: &reads.settings.time_zone,
     };
     // A PromptPay charge still waiting shows its QR code, fetched from the gateway by the
     // service (kept per instance: the page refreshes every few seconds). Without it, the page

@@ -70,7 +70,7 @@ async fn handle(ctx: &AppContext, req: &Request, lang: Lang) -> Result<Response<
         now,
         query: "",
         tokenized,
-        zone: reads.settings.time_zone,
+        zone: &reads.settings.time_zone,
     };
     Ok(page.render(status, &state))
 }

@@ -51,7 +51,7 @@ pub struct Page<'a> {
     /// the buyer's browser and posts only the token.
     pub tokenized: Option<Tokenized<'a>>,
     /// The account's time zone: every time on the page is shown in it, labelled.
-    pub zone: TimeZone,
+    pub zone: &'a TimeZone,
 }
 
 /// A tokenized card form's gateway: its public key and where the browser finds it.

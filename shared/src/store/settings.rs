@@ -3,7 +3,7 @@
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
-//! | settings | `ACCT#<account>#<mode>` | `SETTINGS` | `three_d_secure` BOOL, `gateway` S (`built-in` or `omise`), `omise_public_key` S, `omise_secret_key` B, `omise_webhook_secret` B, `time_zone` S (an IANA name) |
+//! | settings | `ACCT#<account>#<mode>` | `SETTINGS` | `three_d_secure` BOOL, `gateway` S (`built-in` or `omise`), `omise_public_key` S, `omise_secret_key` B, `omise_webhook_secret` B, `time_zone` S (an IANA name), `time_zone_offsets` S (its offsets: see `domain::time_zone`) |
 //!
 //! In the account's own partition, so that the payment function reads it in the same
 //! `BatchGetItem` as the link it pays; an account that never set anything has no item.
@@ -110,7 +110,10 @@ impl Settings {
                 .and_then(|v| v.as_bool().ok().copied())
                 .unwrap_or(false),
             gateway,
-            time_zone: TimeZone::of_setting(text("time_zone").as_deref()),
+            time_zone: TimeZone::of_setting(
+                text("time_zone").as_deref(),
+                text("time_zone_offsets").as_deref(),
+            ),
         }
     }
 }
@@ -192,15 +195,16 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the zone `owner`'s pages show times in, if the account exists.
-    pub async fn set_time_zone(&self, owner: &Principal, zone: TimeZone) -> Result<(), ApiError> {
+    /// Sets the zone `owner`'s pages show times in, with its offsets, if the account exists.
+    pub async fn set_time_zone(&self, owner: &Principal, zone: &TimeZone) -> Result<(), ApiError> {
         self.require_account(owner).await?;
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(settings_key(owner)))
-            .update_expression("SET time_zone = :zone")
+            .update_expression("SET time_zone = :zone, time_zone_offsets = :offsets")
             .expression_attribute_values(":zone", AttributeValue::S(zone.name().into()))
+            .expression_attribute_values(":offsets", AttributeValue::S(zone.offsets_text()))
             .send()
             .await
             .map_err(sdk_error)?;

@@ -4,7 +4,6 @@
 use links_tests::buyer::{GOOD_CARD, card_form, page_path, post};
 use links_tests::{TestApp, spawn_app};
 use shared::chrono::{DateTime, Utc};
-use shared::domain::time_zone::TimeZone;
 
 /// Pays a new link of Alice's with a good card: the receipt's text and the charge's `created`.
 async fn receipt(app: &TestApp) -> (String, DateTime<Utc>) {
@@ -35,11 +34,12 @@ async fn a_receipt_shows_bangkok_time_unless_the_account_set_another_zone() {
     assert!(page.contains(&shown), "{shown} in {page}");
     assert!(!page.contains(" UTC<"), "no bare UTC time");
 
-    // Set to London (no summer time in December or January; the zone's own offset otherwise).
-    let london = TimeZone::parse("Europe/London").unwrap();
+    // Set to London as links-admin sets it: the zone's offsets, looked up in the tz database by
+    // the tool, are stored with its name, and the page (which carries no database) reads them.
+    let london = tools::time_zones::time_zone("Europe/London", Utc::now()).unwrap();
     app.ctx
         .store
-        .set_time_zone(&app.alice.test(), london)
+        .set_time_zone(&app.alice.test(), &london)
         .await
         .unwrap();
     let (page, created) = receipt(&app).await;

@@ -32,7 +32,9 @@
 //!
 //! `time-zone` sets the zone the account's payment pages show times in (a receipt's date, when a
 //! held link comes free, when a PromptPay code expires), in both modes: an IANA name such as
-//! `Asia/Bangkok` (the default) or `Europe/London`. The API's times stay UTC.
+//! `Asia/Bangkok` (the default) or `Europe/London`. The API's times stay UTC. It stores the zone's
+//! offsets from 2015 to twenty years ahead, as this tool's tz database has them: set it again
+//! after a government changes its zone's rules and this tool is rebuilt on a newer database.
 //!
 //! Processor: which gateway takes the account's payments in that mode. `omise` takes the
 //! merchant's own Omise keys for that mode (`pkey_test_…`/`skey_test_…` in test mode, as Omise
@@ -210,7 +212,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             println!("3-D Secure is {setting} for {account}'s {mode} card payments");
         }
         ["time-zone", account, name] => {
-            let zone = shared::domain::time_zone::TimeZone::parse(name).ok_or_else(|| {
+            let zone = tools::time_zones::time_zone(name, Utc::now()).ok_or_else(|| {
                 format!("{name} is not a time zone of the tz database (such as Asia/Bangkok)")
             })?;
             for livemode in [false, true] {
@@ -218,7 +220,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                     account_id: (*account).to_owned(),
                     livemode,
                 };
-                store.set_time_zone(&owner, zone).await.map_err(fail)?;
+                store.set_time_zone(&owner, &zone).await.map_err(fail)?;
             }
             println!("{account}'s payment pages show times in {}", zone.name());
         }
