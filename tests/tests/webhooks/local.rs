@@ -4,6 +4,7 @@
 //! signature with Python's `hmac`.
 
 use super::*;
+use links_tests::faults::{Answer, FaultProxy};
 use serde_json::json;
 use tools::local_webhooks::{self, Mapping};
 
@@ -78,6 +79,18 @@ async fn links_local_delivers_a_new_links_event_signed_to_a_receiver_on_this_mac
             .send()
             .await;
         let received = receiver.wait_accepted(1, Duration::from_secs(10)).await;
+        // The try is recorded after the receiver has answered: the loop runs until it is.
+        let started = Instant::now();
+        while event(&app, &app.alice.test_key, &ids(&received)[0]).await["webhook_deliveries"]
+            .as_array()
+            .is_none_or(|tries| tries.is_empty())
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no try recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         (created, received)
     })
     .await;
@@ -131,4 +144,90 @@ async fn plain_http_is_refused_outside_the_local_setup_even_to_loopback() {
         );
     }
     assert!(receiver.received().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn records_handed_back_wait_out_a_backoff_then_go_first_in_order() {
+    // Arrange: a receiver on this machine, and a delivery function whose DynamoDB fails every
+    // request for now (a fault proxy in front of DynamoDB Local), as in a brief outage.
+    let app = links_tests::spawn_app().await;
+    local_webhooks::ensure_stream(&app.ctx.store)
+        .await
+        .expect("the stream turned on");
+    let owner = app.alice.test();
+    let secret = set_endpoint(&app, &owner, "https://127.0.0.1:9/not-yet").await;
+    let receiver = Receiver::start_plain(&secret, &[]);
+    repoint(&app, &owner, &receiver.url("/hook")).await;
+    let proxy = FaultProxy::start(dynamodb_endpoint()).await;
+    let store = shared::store::Store::new(
+        links_tests::client_for(&proxy.endpoint()),
+        app.ctx.store.table(),
+    );
+    let deliverer = local_webhooks::deliverer(store, Some(links_tests::test_sealer()))
+        .expect("the local deliverer");
+    let mut mapping = Mapping::open(dynamodb_endpoint(), app.ctx.store.table())
+        .await
+        .expect("the table's stream");
+    // Act and assert: the first link's event is handed back while DynamoDB fails.
+    let first = link_id(&app, "first").await;
+    proxy.inject("GetItem", Answer::internal_server_error(), 1000);
+    let handed = as_delivery_function(wait_for_records(&mut mapping, &deliverer)).await;
+    assert!(handed > 0, "the first link's records were handed over");
+    assert!(proxy.injected() > 0, "and their handling failed");
+    proxy.clear();
+    let failed_at = Instant::now();
+
+    // DynamoDB is back, but the mapping backs off before handing the records over again; a
+    // later event waits behind them rather than overtaking them.
+    let second = link_id(&app, "second").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = as_delivery_function(mapping.turn(&deliverer))
+        .await
+        .unwrap();
+    assert_eq!(during, 0, "nothing handed over while backing off");
+    assert!(receiver.received().is_empty(), "nothing sent yet");
+
+    // After the first backoff (a second), both go, the handed-back one first.
+    let again = as_delivery_function(wait_for_records(&mut mapping, &deliverer)).await;
+    assert!(
+        failed_at.elapsed() >= Duration::from_secs(1),
+        "handed over again before the backoff ended"
+    );
+    assert!(again > handed, "the handed-back records and the later ones");
+    let received = receiver.wait_accepted(2, Duration::from_secs(10)).await;
+    let links: Vec<String> = received
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+            assert_eq!(r["verified"], true, "{r}");
+            assert_eq!(body["key"], "link.create");
+            body["data"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(links, [first, second], "in order, each once");
+}
+
+/// Creates a link of Alice's titled `title` through the API; returns its id.
+async fn link_id(app: &TestApp, title: &str) -> String {
+    let created = app
+        .create_link(&app.alice.test_key, TestApp::link_params(title))
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// Turns the mapping until it has handed over some records (the stream can take a moment to
+/// show a new record); returns how many.
+async fn wait_for_records(mapping: &mut Mapping, deliverer: &deliver_webhooks::Deliverer) -> usize {
+    let started = Instant::now();
+    loop {
+        let handed = mapping.turn(deliverer).await.expect("a turn");
+        if handed > 0 {
+            return handed;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no record on the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
