@@ -5,7 +5,7 @@
 //! with that key (a retry after a lost response, or a concurrent duplicate) is cancelled before
 //! writing anything and answers the first result instead.
 
-use super::item::{EXPIRES_AT, Item, get_s, n, s, time};
+use super::item::{EXPIRES_AT, Item, get_n, get_s, n, s, time};
 use crate::domain::error::ApiError;
 use crate::domain::principal::Principal;
 use crate::validate::IdempotencyKey;
@@ -69,6 +69,14 @@ pub fn replay(record: &Item, fingerprint: &str) -> Result<String, ApiError> {
                 .into(),
         ))
     }
+}
+
+/// Whether `record` has outlived [`IDEMPOTENCY_TTL`] at `now` (as `put_record`'s condition
+/// decides), though DynamoDB's TTL may not have deleted it yet.
+pub fn expired(record: &Item, now: DateTime<Utc>) -> Result<bool, ApiError> {
+    let expires_at: i64 = get_n(record, EXPIRES_AT)?
+        .ok_or_else(|| ApiError::internal("an idempotency record without expires_at"))?;
+    Ok(expires_at < now.timestamp())
 }
 
 #[cfg(test)]

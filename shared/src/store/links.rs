@@ -150,6 +150,31 @@ impl Store {
         }
     }
 
+    /// The first answer to a create with `idempotency_key`, if a live record of it holds one
+    /// for these parameters (`422 idempotency_key_reused` if it holds other parameters). One
+    /// strongly consistent GetItem. Only for a retry that `create_link` cannot take (its
+    /// `expires_at` has passed since the first create): every other retry is answered by the
+    /// create's own transaction, with no read.
+    pub async fn replay_link_create(
+        &self,
+        owner: &Principal,
+        idempotency_key: &IdempotencyKey,
+        new: &NewLink,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(record) = self
+            .get(idempotency::record_key(owner, idempotency_key))
+            .await?
+        else {
+            return Ok(None);
+        };
+        // A record past its lifetime waits for DynamoDB's TTL to delete it; it no longer counts.
+        if idempotency::expired(&record, now)? {
+            return Ok(None);
+        }
+        idempotency::replay(&record, &new.fingerprint()).map(Some)
+    }
+
     /// The caller's link `id`, or `None`: one strongly consistent GetItem.
     pub async fn get_link(&self, owner: &Principal, id: &str) -> Result<Option<Link>, ApiError> {
         self.get(key(account_partition(owner), link_sk(id)))

@@ -11,6 +11,26 @@ use serde_json::Value;
 /// A create request's parameters, from JSON (typed values) or a form (strings), made at `now`.
 /// Unknown parameters are ignored, as Omise does.
 pub fn parse_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, ApiError> {
+    parse(params, now, Expired::Refused)
+}
+
+/// The same parameters read as the retry of a create made earlier with an `Idempotency-Key`:
+/// an `expires_at` already past is taken, since the first create, made before it, may have been
+/// accepted; every other rule is [`parse_new_link`]'s. Only for finding that first create's
+/// answer: a new link is never made from it.
+pub fn parse_retried_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, ApiError> {
+    parse(params, now, Expired::Taken)
+}
+
+/// Whether an `expires_at` that has passed is refused (a new create) or taken (see
+/// [`parse_retried_new_link`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expired {
+    Refused,
+    Taken,
+}
+
+fn parse(params: &Params, now: DateTime<Utc>, expired: Expired) -> Result<NewLink, ApiError> {
     let currency = parse_currency(params)?;
     let multiple = parse_bool(params, "multiple")?.unwrap_or(false);
     Ok(NewLink {
@@ -19,12 +39,15 @@ pub fn parse_new_link(params: &Params, now: DateTime<Utc>) -> Result<NewLink, Ap
         title: parse_text(params, "title", MAX_TITLE_CHARS)?,
         description: parse_text(params, "description", MAX_DESCRIPTION_CHARS)?,
         multiple,
-        expires_at: parse_expires_at(params, now)?,
+        expires_at: parse_expires_at(params, now, expired)?,
         after_payment_uri: parse_after_payment_uri(params)?,
         usage_limit: parse_usage_limit(params, multiple)?,
         metadata: super::parse_metadata(params)?,
     })
 }
+
+/// Why a create whose `expires_at` has passed is refused.
+pub const EXPIRES_AT_PAST: &str = "expires_at must be in the future";
 
 /// The most a `usage_limit` may be.
 pub const MAX_USAGE_LIMIT: i64 = 1_000_000;
@@ -85,6 +108,7 @@ fn parse_after_payment_uri(params: &Params) -> Result<Option<String>, ApiError> 
 fn parse_expires_at(
     params: &Params,
     now: DateTime<Utc>,
+    expired: Expired,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
     let text = match params.get("expires_at") {
         None | Some(Value::Null) => return Ok(None),
@@ -104,10 +128,8 @@ fn parse_expires_at(
         })?
         .with_timezone(&Utc)
         .trunc_subsecs(0);
-    if at <= now {
-        return Err(ApiError::BadRequest(
-            "expires_at must be in the future".into(),
-        ));
+    if at <= now && expired == Expired::Refused {
+        return Err(ApiError::BadRequest(EXPIRES_AT_PAST.into()));
     }
     if at > now + Duration::days(MAX_EXPIRY_DAYS) {
         return Err(ApiError::BadRequest(format!(
@@ -227,6 +249,32 @@ mod tests {
             assert_eq!(err.status(), 400, "{value}");
             assert!(err.message().contains(says), "{value}: {}", err.message());
         }
+    }
+
+    #[test]
+    fn a_retry_takes_a_past_expiry_and_every_other_rule_as_a_create_does() {
+        let retried = |v: Value| parse_retried_new_link(&Params::from_value(v), now());
+        let past = with("expires_at", json!("2026-12-04T09:59:59Z"));
+        assert_eq!(
+            new_link(past.clone()).unwrap_err().message(),
+            EXPIRES_AT_PAST
+        );
+        let link = retried(past).unwrap();
+        assert_eq!(link.expires_at, Some(now() - Duration::seconds(1)));
+        // The same fingerprint as the first create, made while the time was ahead.
+        let earlier = parse_new_link(
+            &Params::from_value(with("expires_at", json!("2026-12-04T09:59:59Z"))),
+            now() - Duration::minutes(1),
+        )
+        .unwrap();
+        assert_eq!(link.fingerprint(), earlier.fingerprint());
+        for value in [json!("2027-12-04T10:00:01Z"), json!("yesterday")] {
+            assert!(
+                retried(with("expires_at", value.clone())).is_err(),
+                "{value}"
+            );
+        }
+        assert!(retried(with("amount", json!(0))).is_err());
     }
 
     #[test]

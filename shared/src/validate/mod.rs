@@ -16,7 +16,7 @@ mod webhook;
 
 pub use card::{CardForm, CardProblem, MAX_NAME_CHARS, parse_card};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN};
-pub use link::parse_new_link;
+pub use link::{EXPIRES_AT_PAST, parse_new_link, parse_retried_new_link};
 pub use list::parse_list_query;
 pub use metadata::{
     MAX_ARRAY_ITEMS, MAX_BYTES as MAX_METADATA_BYTES, MAX_DEPTH as MAX_METADATA_DEPTH,

@@ -144,3 +144,47 @@ async fn malformed_keys_are_refused_before_anything_is_written() {
     let list = app.call("GET", "/links").key(key).send().await;
     assert_eq!(list.body["total"], 0);
 }
+
+#[tokio::test]
+async fn a_retry_after_its_links_expiry_answers_the_first_link_and_a_new_create_is_refused() {
+    // Arrange: a link expiring in a minute, created with a key; then the minute passes before
+    // the client retries (its first answer lost, say).
+    let app = spawn_app().await;
+    let key = &app.alice.test_key;
+    let expires = (app.ctx.now() + shared::chrono::Duration::seconds(60))
+        .to_rfc3339_opts(shared::chrono::SecondsFormat::Secs, true);
+    let mut body = thai_link();
+    body["expires_at"] = json!(expires);
+    let create = |idempotency_key: &'static str, body: &serde_json::Value| {
+        app.call("POST", "/links")
+            .key(key)
+            .header("idempotency-key", idempotency_key)
+            .json(body)
+            .send()
+    };
+    let first = create("order-77", &body).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    app.ctx.clock.advance(shared::chrono::Duration::seconds(61));
+
+    // Act
+    let retry = create("order-77", &body).await;
+    let mut other = body.clone();
+    other["amount"] = json!(50_001);
+    let other_parameters = create("order-77", &other).await;
+    let new_key = create("order-78", &body).await;
+    let no_key = app.call("POST", "/links").key(key).json(&body).send().await;
+
+    // Assert: the retry is the first answer, byte for byte, as any retry within the key's day;
+    // the key with other parameters is refused as ever; a create that is not a retry of one is
+    // refused for its past expiry; one link in all.
+    assert_eq!(retry.status, 200, "{:?}", retry.body);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    other_parameters.assert_error(422, "idempotency_key_reused");
+    for refused in [&new_key, &no_key] {
+        refused.assert_error(400, "bad_request");
+        assert_eq!(refused.body["message"], "expires_at must be in the future");
+    }
+    let list = app.call("GET", "/links").key(key).send().await;
+    assert_eq!(list.body["total"], 1);
+}
