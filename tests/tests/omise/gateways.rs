@@ -1,6 +1,7 @@
 //! Each account's gateway, chosen by its settings, with its Omise secret key sealed under KMS
 //! (moto's emulator) and opened only to charge.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use links_tests::omise::StandIn;
 use links_tests::{spawn_app, test_sealer};
 use serde_json::json;
@@ -10,7 +11,8 @@ use shared::domain::principal::Principal;
 use shared::processor::{ChargeRequest, Gateways, Payment, Processor, ProcessorError};
 use shared::sealed::{Context, Secret};
 use shared::store::settings::{
-    Gateway, OMISE_SECRET_KEY_PURPOSE, OmiseKeys, Settings, sealed_context,
+    Gateway, OMISE_SECRET_KEY_PURPOSE, OMISE_WEBHOOK_SECRET_PURPOSE, OmiseKeys, Settings,
+    sealed_context,
 };
 
 fn context(account: &str) -> Context {
@@ -238,4 +240,71 @@ async fn an_omise_key_read_with_the_link_is_opened_without_reading_the_settings_
         .await
         .unwrap();
     assert_eq!(charge.status, Status::Successful);
+}
+
+#[tokio::test]
+async fn a_full_settings_item_stays_within_one_read_unit() {
+    // Arrange: every setting an account can have, at its largest: Omise's keys with a webhook
+    // secret, both sealed; 3-D Secure; and a zone with summer time, its offsets stored.
+    let app = spawn_app().await;
+    let live = app.alice.live();
+    let seal = |value: &str, purpose| {
+        let context = sealed_context(&live, purpose);
+        let value = Secret::new(value);
+        async move { test_sealer().seal(&value, &context).await.unwrap() }
+    };
+    let keys = OmiseKeys {
+        public_key: format!("pkey_{}", "5".repeat(60)),
+        secret_key: seal(
+            &format!("skey_{}", "5".repeat(60)),
+            OMISE_SECRET_KEY_PURPOSE,
+        )
+        .await,
+        webhook_secret: Some(seal(&"w".repeat(64), OMISE_WEBHOOK_SECRET_PURPOSE).await),
+    };
+    let store = &app.ctx.store;
+    store
+        .set_gateway(&live, &Gateway::Omise(keys))
+        .await
+        .unwrap();
+    store.set_three_d_secure(&live, true).await.unwrap();
+    let zone = tools::time_zones::time_zone("America/New_York", Utc::now()).unwrap();
+    store.set_time_zone(&live, &zone).await.unwrap();
+
+    // Act: the item as DynamoDB holds it, and as the page reads it.
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            AttributeValue::S(format!("ACCT#{}#live", live.account_id)),
+        )
+        .key("sk", AttributeValue::S("SETTINGS".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let settings = store.settings(&live).await.unwrap();
+
+    // Assert: DynamoDB's item size (names and values; numbers at most 21 bytes) is under the
+    // 4 KB an eventually consistent read unit covers, with room to spare; and the zone reads
+    // back whole.
+    let size: usize = item
+        .iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::B(b) => b.as_ref().len(),
+                    AttributeValue::N(_) => 21,
+                    AttributeValue::Bool(_) => 1,
+                    other => panic!("an attribute of an unexpected type: {other:?}"),
+                }
+        })
+        .sum();
+    assert!(size < 3 * 1024, "{size} bytes: {item:?}");
+    assert_eq!(settings.time_zone, zone);
+    assert!(settings.three_d_secure);
 }
